@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('raw_shopify', 'order_line_items') }}
+
+),
+
+renamed as (
+
+    select
+        id as order_line_id,
+        order_id,
+        store_id,
+        sku,
+        title as product_title,
+        cast(quantity as integer) as quantity,
+        cast(unit_price_amount as decimal(18, 2)) as unit_price,
+        cast(coalesce(total_discount_amount, 0) as decimal(18, 2)) as discount_amount,
+        currency
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('raw_shopify', 'refund_line_items') }}
+
+),
+
+renamed as (
+
+    select
+        id as refund_line_id,
+        refund_id,
+        order_id,
+        store_id,
+        line_item_id as order_line_id,
+        cast(quantity as integer) as quantity,
+        restock_type,
+        cast(subtotal_amount as decimal(18, 2)) as subtotal_amount,
+        currency
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('raw_shopify', 'refunds') }}
+
+),
+
+renamed as (
+
+    select
+        id as refund_id,
+        order_id,
+        store_id,
+        cast(created_at as timestamp with time zone) as created_at,
+        cast(updated_at as timestamp with time zone) as updated_at,
+        note,
+        cast(total_refunded_amount as decimal(18, 2)) as total_refunded_amount,
+        currency
+
+    from source
+
+)
+
+select * from renamed

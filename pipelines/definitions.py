@@ -1,0 +1,23 @@
+"""Leakwatch's Dagster definitions: gathered here, defined in `pipelines/defs/` (one module per integration)."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+from dagster_dlt import DagsterDltResource
+
+from pipelines import settings
+
+settings.activate_config()
+
+from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
+from pipelines.defs.quality import data_completeness  # noqa: E402
+from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
+from pipelines.defs.serving import serving_db  # noqa: E402
+from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
+
+defs = Definitions(
+    assets=[shopify_assets, sheets_assets, leakwatch_dbt_assets, data_completeness, serving_db],
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+)

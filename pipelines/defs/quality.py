@@ -1,0 +1,67 @@
+"""The data-completeness gate: every GX suite as a blocking Dagster asset check on one gate asset.
+
+Dagster skips only the steps downstream of a failed blocking check's step. The marts are built in the same
+dbt step as the staging models the checks look at, so checks attached to those models would not stop
+publishing. The gate is therefore its own asset, after the marts, and `serving/published` depends on it.
+"""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    asset,
+)
+
+from expectations.runner import run_check
+from expectations.suites import CHECKS, CheckOutcome
+from pipelines import settings
+from pipelines.defs.sources import WAREHOUSE_POOL
+
+GATE_KEY = AssetKey(["quality", "data_completeness"])
+CHECKED_MARTS = ["leak_events", "refund_leakage_by_cause", "kpis", "stores", "kpi_targets"]
+
+
+def _result(outcome: CheckOutcome) -> AssetCheckResult:
+    check = outcome.check
+    return AssetCheckResult(
+        check_name=check.name,
+        passed=outcome.passed,
+        severity=AssetCheckSeverity.ERROR if check.severity == "block" else AssetCheckSeverity.WARN,
+        description=outcome.summary(),
+        metadata={
+            "domain": check.domain,
+            "severity": check.severity,
+            "table": check.table,
+            "observed": outcome.observed,
+            "expected": outcome.expected,
+            "failing_keys": ", ".join(outcome.failing_keys[:20]),
+        },
+    )
+
+
+@asset(
+    key=GATE_KEY,
+    deps=[AssetKey(["marts", name]) for name in CHECKED_MARTS],
+    check_specs=[
+        AssetCheckSpec(name=check.name, asset=GATE_KEY, description=check.description,
+                       blocking=check.severity == "block")
+        for check in CHECKS
+    ],
+    group_name="checks",
+    pool=WAREHOUSE_POOL,
+    description="Data completeness (METRICS.md §12): GX suites over the warehouse; a failing block check stops "
+                "publishing.",
+)
+def data_completeness(context: AssetExecutionContext) -> MaterializeResult:
+    as_of = settings.run_config().as_of_or_now()
+    outcomes = [run_check(check, settings.warehouse_path(), as_of) for check in CHECKS]
+    for outcome in outcomes:
+        (context.log.info if outcome.passed else context.log.error)(outcome.summary())
+    passed = sum(o.passed for o in outcomes)
+    return MaterializeResult(
+        metadata={"checks": len(outcomes), "passed": passed, "data_completeness": passed / len(outcomes)},
+        check_results=[_result(o) for o in outcomes],
+    )

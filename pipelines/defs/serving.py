@@ -1,0 +1,22 @@
+"""Publishing: the serving DB is replaced only when every upstream blocking check passed."""
+
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from pipelines import settings
+from pipelines.defs.quality import CHECKED_MARTS, GATE_KEY
+from pipelines.defs.sources import WAREHOUSE_POOL
+from pipelines.publish import publish
+
+
+@asset(
+    key=AssetKey(["serving", "published"]),
+    deps=[GATE_KEY, *(AssetKey(["marts", name]) for name in CHECKED_MARTS)],
+    group_name="publish",
+    pool=WAREHOUSE_POOL,
+    description="var/serving.duckdb, replaced atomically with the checked marts.",
+)
+def serving_db(context: AssetExecutionContext) -> MaterializeResult:
+    counts = publish(settings.warehouse_path(), settings.serving_path())
+    context.log.info(f"published {settings.serving_path()} ({sum(counts.values())} rows)")
+    return MaterializeResult(metadata={"path": str(settings.serving_path()), **{k: v for k, v in counts.items()}})

@@ -1,0 +1,1 @@
+"""dlt sources, one package per API plus the ops sheets (dlt verified-source layout)."""

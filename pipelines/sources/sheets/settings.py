@@ -1,0 +1,31 @@
+"""Declared schema of every ops sheet: column → type, and the key that must be unique."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    columns: dict[str, str]  # name → type: str | int | decimal | date | bool | currency | hhmm | timezone
+    key: tuple[str, ...]
+
+
+SHEETS: dict[str, SheetSpec] = {
+    "stores": SheetSpec(
+        {"store_id": "str", "brand": "str", "market": "str", "shop_domain": "str", "currency": "currency",
+         "timezone": "timezone", "order_cutoff_local": "hhmm", "business_days": "str"},
+        ("store_id",),
+    ),
+    "sku_catalog": SheetSpec(
+        {"sku": "str", "product_title": "str", "supplier_id": "str?", "unit_cogs": "decimal?",
+         "cogs_currency": "currency?"},
+        ("sku",),
+    ),
+    "suppliers": SheetSpec({"supplier_id": "str", "name": "str", "dispatch_sla_business_days": "int"},
+                           ("supplier_id",)),
+    "refund_causes": SheetSpec({"code": "str", "label": "str", "owner": "str", "preventable_default": "bool"},
+                               ("code",)),
+    "fx_rates": SheetSpec({"date": "date", "currency": "currency", "rate_to_usd": "decimal"}, ("date", "currency")),
+    "kpi_targets": SheetSpec({"metric": "str", "target": "decimal", "direction": "str"}, ("metric",)),
+}

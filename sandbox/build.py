@@ -1,0 +1,131 @@
+"""`leakwatch sandbox generate`: the world, its ops sheets, planted defects, ground truth and the connection config."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from sandbox.world import World, load_world, world_at
+from sandbox.world.generate import build_world, write_meta, write_world
+from sandbox.world.sheets import fx_rates, write_sheets
+
+DEFECTS = ("unmapped_sku",)
+EMULATOR_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
+
+
+def unmapped_sku(sheets_dir: Path, world: World) -> str:
+    """Blank the supplier and COGS of the best-selling SKU in sku_catalog.csv; returns that SKU."""
+    catalog = pd.read_csv(sheets_dir / "sku_catalog.csv", dtype=str, keep_default_na=False)
+    sku = world.line_items["sku"].value_counts().index[0]
+    catalog.loc[catalog["sku"] == sku, ["supplier_id", "unit_cogs", "cogs_currency"]] = ""
+    catalog.to_csv(sheets_dir / "sku_catalog.csv", index=False, lineterminator="\n")
+    return sku
+
+
+def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
+    """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
+    ports = {**EMULATOR_PORTS, **(ports or {})}
+    dlt_dir = out_dir / ".dlt"
+    dlt_dir.mkdir(parents=True, exist_ok=True)
+    shops = ",\n".join(
+        f'    {{store_id = "{s.store_id}", base_url = "http://{host}:{ports["shopify"]}/shops/{s.shop}"}}'
+        for s in world.stores.itertuples()
+    )
+    (dlt_dir / "config.toml").write_text(
+        "# Written by `leakwatch sandbox generate`: the sandbox's loopback emulators. Do not edit.\n"
+        "[leakwatch]\n"
+        'environment = "sandbox"\n'
+        f'as_of = "{world.meta["as_of"]}"\n'
+        f'reporting_currency = "{world.meta["reporting_currency"]}"\n'
+        'sandbox_world = "world"\n\n'
+        "[sources.shopify]\n"
+        'api_version = "2026-07"\n'
+        f"shops = [\n{shops},\n]\n\n"
+        "[sources.sheets]\n"
+        'sheets_dir = "sheets"\n'
+    )
+    tokens = "\n".join(f'{s.store_id} = "{s.access_token}"' for s in world.stores.itertuples())
+    (dlt_dir / "secrets.toml").write_text(
+        "# Sandbox tokens (not secret: the emulators accept only these).\n"
+        f"[sources.shopify.access_tokens]\n{tokens}\n"
+    )
+
+
+def advance(out_dir: Path, days: float) -> dict[str, object]:
+    """Move the sandbox clock forward: new orders appear, and old ones change (late refunds), as in real shops.
+
+    The emulators notice the new clock (meta.json) without a restart; the FX sheet, the config and the
+    ground truth are rewritten for the new clock.
+    """
+    from sandbox.ground_truth import write_ground_truth
+
+    world_dir = out_dir / "world"
+    world = load_world(world_dir)
+    old = pd.Timestamp(world.meta["as_of"])
+    new = old + pd.Timedelta(days=days)
+    horizon = pd.Timestamp(world.meta["horizon_end"])
+    if days <= 0:
+        raise ValueError("--days must be positive: the clock only moves forward")
+    if new > horizon:
+        raise ValueError(f"the sandbox was simulated up to {horizon.isoformat()}; generate it again to go further")
+    world.meta["as_of"] = new.isoformat().replace("+00:00", "Z")
+    before, after = world_at(world, old), world_at(world, new)
+    fx = fx_rates(world)
+    fx.to_csv(out_dir / "sheets" / "fx_rates.csv", index=False, lineterminator="\n")
+    write_meta(world, world_dir)
+    write_config(world, out_dir, ports=_configured_ports(out_dir))
+    write_ground_truth(world, out_dir / "sheets", out_dir / "ground_truth.duckdb")
+    changed = after.orders.merge(before.orders[["order_id", "updated_at"]], on="order_id", how="left",
+                                 suffixes=("", "_before"))
+    return {
+        "as_of": world.meta["as_of"],
+        "new_orders": int(changed["updated_at_before"].isna().sum()),
+        "updated_orders": int((changed["updated_at_before"].notna()
+                               & (changed["updated_at"] != changed["updated_at_before"])).sum()),
+        "new_refunds": len(after.refunds) - len(before.refunds),
+    }
+
+
+def _configured_ports(out_dir: Path) -> dict[str, int]:
+    import tomllib
+    from urllib.parse import urlparse
+
+    path = out_dir / ".dlt" / "config.toml"
+    if not path.exists():
+        return {}
+    shops = tomllib.loads(path.read_text()).get("sources", {}).get("shopify", {}).get("shops", [])
+    port = urlparse(shops[0]["base_url"]).port if shops else None
+    return {"shopify": port} if port else {}
+
+
+def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = ()) -> dict[str, object]:
+    """Write everything under `out_dir` (replacing an earlier sandbox there); returns a summary."""
+    unknown = sorted(set(defects) - set(DEFECTS))
+    if unknown:
+        raise ValueError(f"unknown defect {', '.join(unknown)}: choose from {', '.join(DEFECTS)}")
+    from sandbox.ground_truth import write_ground_truth
+
+    for sub in ("world", "sheets"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    world = build_world(preset, seed)
+    world.meta["defects"] = sorted(defects)
+    write_world(world, out_dir / "world")
+    sheets_dir = write_sheets(world, out_dir / "sheets")
+    planted: dict[str, str] = {}
+    if "unmapped_sku" in defects:
+        planted["unmapped_sku"] = unmapped_sku(sheets_dir, world)
+    write_config(world, out_dir)
+    world = load_world(out_dir / "world")
+    write_ground_truth(world, sheets_dir, out_dir / "ground_truth.duckdb")
+    return {
+        "preset": preset,
+        "seed": seed,
+        "as_of": world.meta["as_of"],
+        "stores": len(world.stores),
+        "orders": len(world.orders),
+        "refunds": len(world.refunds),
+        "defects": planted,
+        "out_dir": str(out_dir),
+    }

@@ -1,0 +1,212 @@
+"""A graphql-core execution context with fast paths for dict-shaped results.
+
+Most of an emulator response is scalars, enums, nested objects and lists of objects stored in plain dicts.
+For each of those graphql-core builds a `GraphQLResolveInfo`, coerces (empty) arguments and walks
+`complete_value`. Here, a field without a resolver on a dict source is read with `source.get(name)` and
+completed directly: a leaf is serialized, an object (or a list of objects) recurses into `execute_fields`.
+A field with a resolver is resolved as graphql-core does, and its dict / list-of-dicts result is completed the
+same direct way. Anything unusual (a null in a non-null field, a value the type cannot serialize, abstract
+types, other shapes, middleware) goes through graphql-core's own code, and errors raised below a fast-path
+field are located and propagated the same way, so results and errors equal graphql-core's.
+
+The per-field decisions are compiled once per selection set (graphql-core caches the collected sub-fields,
+so every object of a list shares one plan).
+
+Only for synchronous resolvers: awaitables are not looked for (the emulators have none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ExecutionContext,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLString,
+    located_error,
+)
+from graphql.execution.values import get_argument_values
+from graphql.language import FieldNode
+from graphql.pyutils import Path, Undefined
+
+LEAF, OBJECT, OBJECT_LIST, OTHER = range(4)
+_MISS = object()
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    """How one selected field completes: `kind`, its named (item) type, and nullability."""
+
+    response_name: str
+    name: str
+    field_nodes: list[FieldNode]
+    field: GraphQLField | None
+    kind: int
+    named: Any = None
+    non_null: bool = False
+    item_type: GraphQLOutputType | None = None
+    str_identity: bool = False  # a str value serializes to itself (String, ID, custom scalars)
+
+
+def _str_identity(named: Any) -> bool:
+    """Whether serializing a `str` of this leaf type returns it unchanged."""
+    if named is GraphQLString or named is GraphQLID:
+        return True
+    # scalars built from introspection keep the default (identity) serializer
+    return isinstance(named, GraphQLScalarType) and named.serialize is GraphQLScalarType.serialize
+
+
+def _unwrap(type_: Any) -> tuple[Any, bool]:
+    if isinstance(type_, GraphQLNonNull):
+        return type_.of_type, True
+    return type_, False
+
+
+def _plan_field(parent_type: GraphQLObjectType, response_name: str, field_nodes: list[FieldNode]) -> _FieldPlan:
+    name = field_nodes[0].name.value
+    field = parent_type.fields.get(name)
+    base = {"response_name": response_name, "name": name, "field_nodes": field_nodes, "field": field}
+    if field is None:
+        return _FieldPlan(kind=OTHER, **base)
+    named, non_null = _unwrap(field.type)
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return _FieldPlan(kind=LEAF, named=named, non_null=non_null, str_identity=_str_identity(named), **base)
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return _FieldPlan(kind=OBJECT, named=named, non_null=non_null, **base)
+    if isinstance(named, GraphQLList):
+        item, item_non_null = _unwrap(named.of_type)
+        if isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+            return _FieldPlan(kind=OBJECT_LIST, named=item, non_null=non_null, item_type=named.of_type, **base)
+    return _FieldPlan(kind=OTHER, **base)
+
+
+def _serialize(leaf_type: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
+    """The serialized leaf value, or `_MISS` when graphql-core should produce the error."""
+    try:
+        serialized = leaf_type.serialize(value)
+    except Exception:  # noqa: BLE001 - graphql-core will report it properly
+        return _MISS
+    return _MISS if serialized is None or serialized is Undefined else serialized
+
+
+class FastExecutionContext(ExecutionContext):
+    """`ExecutionContext` with fast paths for default-resolved fields on dict sources (see module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[tuple[int, int], tuple[Any, list[_FieldPlan]]] = {}
+        self._args: dict[int, tuple[FieldNode, dict[str, Any]]] = {}
+
+    def _selection_plan(
+        self, parent_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]
+    ) -> list[_FieldPlan]:
+        key = (id(parent_type), id(fields))
+        cached = self._plans.get(key)
+        if cached is None or cached[0] is not fields:
+            plan = [_plan_field(parent_type, name, nodes) for name, nodes in fields.items()]
+            cached = (fields, plan)
+            self._plans[key] = cached
+        return cached[1]
+
+    def execute_fields(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+        fields: dict[str, list[FieldNode]],
+    ) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        is_dict = type(source_value) is dict
+        for plan in self._selection_plan(parent_type, fields):
+            completed: Any = _MISS
+            if plan.kind == OTHER or self.middleware_manager:
+                pass
+            elif plan.field is not None and plan.field.resolve is not None:
+                completed = self._execute_resolved(plan, parent_type, source_value, path)
+            elif is_dict:
+                value = source_value.get(plan.name)
+                if value is None:
+                    completed = _MISS if plan.non_null else None
+                elif plan.kind == LEAF:
+                    completed = value if plan.str_identity and type(value) is str else _serialize(plan.named, value)
+                else:
+                    completed = self._complete_default(plan, parent_type, value, path)
+            if completed is _MISS:
+                field_path = Path(path, plan.response_name, parent_type.name)
+                completed = self.execute_field(parent_type, source_value, plan.field_nodes, field_path)
+                if completed is Undefined:
+                    continue
+            results[plan.response_name] = completed
+        return results
+
+    def _complete_fast(self, plan: _FieldPlan, path: Path, value: Any) -> Any:
+        """Complete a dict (object) or list of dicts; `_MISS` when the value has another shape."""
+        if plan.kind == OBJECT and type(value) is dict:
+            return self.execute_fields(plan.named, value, path, self.collect_subfields(plan.named, plan.field_nodes))
+        if plan.kind == OBJECT_LIST and type(value) is list and all(type(item) is dict for item in value):
+            return self._object_list(plan, value, path)
+        return _MISS
+
+    def _field_error(self, plan: _FieldPlan, raw_error: Exception, path: Path) -> None:
+        """Locate an error and null the field, or re-raise to the parent when the field is non-null."""
+        assert plan.field is not None
+        self.handle_field_error(located_error(raw_error, plan.field_nodes, path.as_list()), plan.field.type, path)
+
+    def _complete_default(
+        self, plan: _FieldPlan, parent_type: GraphQLObjectType, value: Any, path: Path | None
+    ) -> Any:
+        """A default-resolved object or list-of-objects value, or `_MISS` to let graphql-core handle it."""
+        field_path = Path(path, plan.response_name, parent_type.name)
+        try:
+            return self._complete_fast(plan, field_path, value)
+        except Exception as raw_error:  # noqa: BLE001 - same propagation as graphql-core's execute_field
+            self._field_error(plan, raw_error, field_path)
+            return None
+
+    def _execute_resolved(
+        self, plan: _FieldPlan, parent_type: GraphQLObjectType, source: Any, path: Path | None
+    ) -> Any:
+        """graphql-core's `execute_field` for a field with a resolver, with the fast completion when it fits."""
+        assert plan.field is not None and plan.field.resolve is not None
+        field_path = Path(path, plan.response_name, parent_type.name)
+        info = self.build_resolve_info(plan.field, plan.field_nodes, parent_type, field_path)
+        try:
+            result = plan.field.resolve(source, info, **self._arguments(plan))
+            completed = self._complete_fast(plan, field_path, result)
+            if completed is _MISS:
+                completed = self.complete_value(plan.field.type, plan.field_nodes, info, field_path, result)
+            return completed
+        except Exception as raw_error:  # noqa: BLE001 - same propagation as graphql-core's execute_field
+            self._field_error(plan, raw_error, field_path)
+            return None
+
+    def _arguments(self, plan: _FieldPlan) -> dict[str, Any]:
+        """A field's coerced arguments; constant within one execution (same node, same variables), so cached.
+
+        Resolvers get a fresh copy, so one cannot change what the next sees."""
+        assert plan.field is not None
+        node = plan.field_nodes[0]
+        cached = self._args.get(id(node))
+        if cached is None or cached[0] is not node:
+            cached = (node, get_argument_values(plan.field, node, self.variable_values))
+            self._args[id(node)] = cached
+        return dict(cached[1])
+
+    def _object_list(self, plan: _FieldPlan, items: list[dict[str, Any]], path: Path) -> list[Any]:
+        subfields = self.collect_subfields(plan.named, plan.field_nodes)
+        completed: list[Any] = []
+        for index, item in enumerate(items):
+            item_path = path.add_key(index, None)
+            try:
+                completed.append(self.execute_fields(plan.named, item, item_path, subfields))
+            except Exception as raw_error:  # noqa: BLE001 - an item error nulls the item or propagates
+                assert plan.item_type is not None
+                error = located_error(raw_error, plan.field_nodes, item_path.as_list())
+                self.handle_field_error(error, plan.item_type, item_path)
+                completed.append(None)
+        return completed

@@ -1,0 +1,89 @@
+"""The simulated portfolio: tables of true events (see sandbox/WORLD.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+TABLES = (
+    "stores",
+    "suppliers",
+    "skus",
+    "customers",
+    "orders",
+    "line_items",
+    "transactions",
+    "refunds",
+    "refund_line_items",
+)
+
+
+@dataclass
+class World:
+    """Every table of the world as a DataFrame, plus the meta dict (clock, seed, preset)."""
+
+    stores: pd.DataFrame
+    suppliers: pd.DataFrame
+    skus: pd.DataFrame
+    customers: pd.DataFrame
+    orders: pd.DataFrame
+    line_items: pd.DataFrame
+    transactions: pd.DataFrame
+    refunds: pd.DataFrame
+    refund_line_items: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"}
+
+
+def load_world(world_dir: Path | str) -> World:
+    """Read a world written by `generate_world` (parquet per table + meta.json)."""
+    world_dir = Path(world_dir)
+    meta_path = world_dir / "meta.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(
+            f"no sandbox world at {world_dir}: run `leakwatch sandbox generate` first"
+        )
+    frames = {name: pd.read_parquet(world_dir / f"{name}.parquet") for name in TABLES}
+    return World(**frames, meta=json.loads(meta_path.read_text()))
+
+
+def clock(world: World) -> pd.Timestamp:
+    return pd.Timestamp(world.meta["as_of"])
+
+
+def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
+    """The world as the APIs show it at the clock (default `meta.as_of`).
+
+    The generator simulates past the clock (so `sandbox advance` only moves it): rows created after the clock
+    do not exist yet, an order's `updated_at` is its last change up to the clock, and an order tag
+    `refund-cause:<code>` appears only once the refund it was written for exists.
+    """
+    as_of = as_of if as_of is not None else clock(world)
+    orders = world.orders[world.orders["created_at"] <= as_of].copy()
+    refunds = world.refunds[(world.refunds["created_at"] <= as_of)
+                            & world.refunds["order_id"].isin(orders["order_id"])]
+    transactions = world.transactions[(world.transactions["created_at"] <= as_of)
+                                      & world.transactions["order_id"].isin(orders["order_id"])]
+    line_items = world.line_items[world.line_items["order_id"].isin(orders["order_id"])]
+    refund_lines = world.refund_line_items[world.refund_line_items["refund_id"].isin(refunds["refund_id"])]
+
+    last_refund = refunds.groupby("order_id")["created_at"].max()
+    refund_time = orders["order_id"].map(last_refund)
+    orders["updated_at"] = orders["created_at"].where(
+        refund_time.isna() | (refund_time <= orders["created_at"]), refund_time
+    )
+    written = set(zip(refunds["order_id"], "refund-cause:" + refunds["tag_cause"].fillna("")))
+    orders["tags"] = [
+        [t for t in tags if not t.startswith("refund-cause:") or (order_id, t) in written]
+        for order_id, tags in zip(orders["order_id"], orders["tags"])
+    ]
+    meta = {**world.meta, "as_of": as_of.isoformat().replace("+00:00", "Z")}
+    return World(stores=world.stores, suppliers=world.suppliers, skus=world.skus, customers=world.customers,
+                 orders=orders.reset_index(drop=True), line_items=line_items.reset_index(drop=True),
+                 transactions=transactions.reset_index(drop=True), refunds=refunds.reset_index(drop=True),
+                 refund_line_items=refund_lines.reset_index(drop=True), meta=meta)

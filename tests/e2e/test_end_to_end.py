@@ -1,0 +1,99 @@
+"""The walking skeleton end to end: tiny sandbox → `leakwatch run` → `leakwatch verify`, and the gate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import Leakwatch, free_port
+
+pytestmark = pytest.mark.slow
+
+READER = """
+import sys, time, duckdb
+path, stop_file = sys.argv[1], sys.argv[2]
+ok = failed = 0
+import os
+while not os.path.exists(stop_file):
+    try:
+        con = duckdb.connect(path, read_only=True)
+        con.execute("select count(*) from marts.kpis").fetchone()
+        con.close()
+        ok += 1
+    except Exception as exc:
+        failed += 1
+        print("read failed:", exc, flush=True)
+    time.sleep(0.02)
+print(f"reads ok={ok} failed={failed}", flush=True)
+"""
+
+
+def _ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def published(leakwatch: Leakwatch) -> Leakwatch:
+    _ok(leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--shopify-port", str(free_port())))
+    _ok(leakwatch("run"))
+    return leakwatch
+
+
+def test_run_publishes_and_verify_matches_ground_truth(published: Leakwatch) -> None:
+    assert published.serving.exists()
+    result = published("verify")
+    _ok(result)
+    assert "match" in result.stdout
+
+
+def test_verify_fails_on_a_wrong_number(published: Leakwatch, tmp_path) -> None:
+    import shutil
+
+    import duckdb
+
+    tampered = tmp_path / "serving.duckdb"
+    shutil.copy(published.serving, tampered)
+    con = duckdb.connect(str(tampered))
+    con.execute("update marts.kpis set value = value + 0.02 where metric = 'refund_cost' and store_id is null "
+                "and dimension is null and period_start = (select max(period_start) from marts.kpis)")
+    con.close()
+    result = published("verify", "--serving", str(tampered))
+    assert result.returncode == 1
+    assert "refund_cost" in result.stdout
+
+
+def test_readers_are_never_locked_out_while_a_run_writes(published: Leakwatch, tmp_path) -> None:
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published.serving), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    run = published.popen("run")
+    run_output, _ = run.communicate(timeout=600)
+    stop.touch()
+    reader_output, _ = reader.communicate(timeout=60)
+    assert run.returncode == 0, run_output[-4000:]
+    assert "published" in run_output
+    assert "failed=0" in reader_output, reader_output[-2000:]
+    ok = int(reader_output.split("ok=")[1].split()[0])
+    assert ok > 20, reader_output
+
+
+def test_unmapped_sku_blocks_publishing_and_names_the_sku(published: Leakwatch) -> None:
+    before = published.serving.read_bytes()
+    port = free_port()
+    generated = published("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", "unmapped_sku",
+                          "--shopify-port", str(port))
+    _ok(generated)
+    sku = generated.stdout.split("'unmapped_sku': '")[1].split("'")[0]
+    result = published("run")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "sku_mapped_to_supplier_and_cogs [block] FAILED" in output, output[-4000:]
+    assert f"failing sku: {sku}" in output, output[-4000:]
+    assert "NOT published" in output, output[-4000:]
+    assert published.serving.read_bytes() == before
