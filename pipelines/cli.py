@@ -130,10 +130,35 @@ def run(log_level: str) -> None:
         click.secho(f"published {settings.serving_path()} (run {outcome.run_id})", fg="green")
     else:
         click.secho(f"NOT published: serving.duckdb left as it was (run {outcome.run_id})", fg="red", err=True)
+    if not outcome.success:
+        from pipelines.alerts import alert_run_failure
+
+        alert_run_failure(outcome.run_id, "nightly", outcome.failed_steps)  # once per run id, also by the sensor
     if not outcome.success or not outcome.published:
         if outcome.failed_steps:
             click.secho(f"failed steps: {', '.join(outcome.failed_steps)}", fg="red", err=True)
         sys.exit(1)
+
+
+@main.command("publish")
+@click.option("--rollback", "roll_back", is_flag=True, help="Swap serving.duckdb back to serving.prev.duckdb")
+def publish_command(roll_back: bool) -> None:
+    """Publish the warehouse's current marts to serving.duckdb (no pipeline run), or roll back one publish."""
+    from pipelines.publish import prev_path, publish, rollback
+
+    serving = settings.serving_path()
+    if roll_back:
+        if not prev_path(serving).exists():
+            _fail(f"nothing to roll back to: {prev_path(serving)} does not exist")
+        rollback(serving)
+        click.secho(f"rolled back: {serving} is the previous publish again (the replaced one is now "
+                    f"{prev_path(serving).name})", fg="green")
+        return
+    warehouse = settings.warehouse_path()
+    if not warehouse.exists():
+        _fail(f"no warehouse at {warehouse}: run `leakwatch run` first")
+    counts = publish(warehouse, serving)
+    click.secho(f"published {serving} ({len(counts)} tables, {sum(counts.values())} rows)", fg="green")
 
 
 @main.command("verify")

@@ -9,6 +9,7 @@ from pipelines import settings
 
 settings.activate_config()
 
+from pipelines.defs.alerting import run_failure_alert  # noqa: E402
 from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
 from pipelines.defs.quality import data_completeness  # noqa: E402
 from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
@@ -19,5 +20,6 @@ defs = Definitions(
     assets=[shopify_assets, sheets_assets, leakwatch_dbt_assets, data_completeness, serving_db],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[run_failure_alert],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
 )

@@ -18,6 +18,7 @@ from dagster import (
 from expectations.runner import run_check
 from expectations.suites import CHECKS, CheckOutcome
 from pipelines import settings
+from pipelines.alerts import alert_check_outcomes
 from pipelines.defs.sources import WAREHOUSE_POOL
 
 GATE_KEY = AssetKey(["quality", "data_completeness"])
@@ -42,6 +43,17 @@ def _result(outcome: CheckOutcome) -> AssetCheckResult:
     )
 
 
+def _send_alerts(context: AssetExecutionContext, outcomes: list[CheckOutcome]) -> None:
+    """Alert on failures and recoveries (deduplicated in pipelines.alerts); never changes the gate's result."""
+    try:
+        for result in alert_check_outcomes(outcomes, run_id=context.run_id):
+            states = ", ".join(f"{name} {r.status} {r.detail}".strip() for name, r in result.channels.items())
+            failed = any(r.status == "failed" for r in result.channels.values())
+            (context.log.warning if failed else context.log.info)(f"alert {result.alert.kind} {result.key}: {states}")
+    except Exception as exc:  # noqa: BLE001 - alerting trouble must not change what the gate decides
+        context.log.warning(f"alerting failed: {type(exc).__name__}: {exc}")
+
+
 @asset(
     key=GATE_KEY,
     deps=[AssetKey(["marts", name]) for name in CHECKED_MARTS],
@@ -60,6 +72,7 @@ def data_completeness(context: AssetExecutionContext) -> MaterializeResult:
     outcomes = [run_check(check, settings.warehouse_path(), as_of) for check in CHECKS]
     for outcome in outcomes:
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
+    _send_alerts(context, outcomes)
     passed = sum(o.passed for o in outcomes)
     return MaterializeResult(
         metadata={"checks": len(outcomes), "passed": passed, "data_completeness": passed / len(outcomes)},
