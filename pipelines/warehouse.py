@@ -7,6 +7,10 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines import settings
 
+# Parquet load files: DuckDB ingests them natively. dlt's default for DuckDB (SQL insert statements) took
+# minutes and GBs of memory for the demo preset's 40k orders.
+LOADER_FILE_FORMAT = "parquet"
+
 
 def dlt_pipeline(source_name: str) -> Pipeline:
     """`leakwatch_<source>` loading into `raw_<source>` of var/warehouse.duckdb."""

@@ -11,7 +11,7 @@ from pipelines.sandbox_runtime import ensure_emulators
 from pipelines.sources.sheets import sheets_source
 from pipelines.sources.shopify import TABLES as SHOPIFY_TABLES
 from pipelines.sources.shopify import shopify_source
-from pipelines.warehouse import dlt_pipeline
+from pipelines.warehouse import LOADER_FILE_FORMAT, dlt_pipeline
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -44,7 +44,7 @@ def shopify_assets(context: AssetExecutionContext) -> Iterator[MaterializeResult
     """
     ensure_emulators()
     pipeline = dlt_pipeline("shopify")
-    load_info = pipeline.run(shopify_source())
+    load_info = pipeline.run(shopify_source(), loader_file_format=LOADER_FILE_FORMAT)
     context.log.info(str(load_info))
     rows = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
     for table in SHOPIFY_TABLES:
@@ -64,5 +64,5 @@ def shopify_assets(context: AssetExecutionContext) -> Iterator[MaterializeResult
 )
 def sheets_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """The ops team's sheets, validated in full before loading (a bad row names file, row and column)."""
-    yield from dlt.run(context=context, dlt_source=sheets_source())
+    yield from dlt.run(context=context, dlt_source=sheets_source(), loader_file_format=LOADER_FILE_FORMAT)
 

@@ -10,7 +10,12 @@ LOOKBACK_SECONDS = 3600
 QUERY_DIR = Path(__file__).parent / "queries"
 
 # Declared columns of each raw table: typed, and present even when every value of a load is null.
-_MONEY = {"data_type": "decimal", "precision": 18, "scale": 2}
+def _money() -> dict:
+    """A fresh hint per column: dlt writes the column name into the dict it is given."""
+    return {"data_type": "decimal", "precision": 18, "scale": 2}
+
+
+
 TABLE_COLUMNS: dict[str, dict[str, dict]] = {
     "orders": {
         "id": {"data_type": "text", "nullable": False}, "store_id": {"data_type": "text", "nullable": False},
@@ -19,12 +24,12 @@ TABLE_COLUMNS: dict[str, dict[str, dict]] = {
         "cancelled_at": {"data_type": "timestamp"}, "cancel_reason": {"data_type": "text"},
         "tags": {"data_type": "text"}, "note": {"data_type": "text"}, "email": {"data_type": "text"},
         "currency_code": {"data_type": "text"}, "test": {"data_type": "bool"}, "customer_id": {"data_type": "text"},
-        "shipping_amount": _MONEY, "shipping_currency": {"data_type": "text"},
+        "shipping_amount": _money(), "shipping_currency": {"data_type": "text"},
     },
     "order_line_items": {
         "id": {"data_type": "text", "nullable": False}, "order_id": {"data_type": "text"},
         "store_id": {"data_type": "text"}, "sku": {"data_type": "text"}, "title": {"data_type": "text"},
-        "quantity": {"data_type": "bigint"}, "unit_price_amount": _MONEY, "total_discount_amount": _MONEY,
+        "quantity": {"data_type": "bigint"}, "unit_price_amount": _money(), "total_discount_amount": _money(),
         "currency": {"data_type": "text"},
     },
     "order_transactions": {
@@ -32,19 +37,19 @@ TABLE_COLUMNS: dict[str, dict[str, dict]] = {
         "store_id": {"data_type": "text"}, "refund_id": {"data_type": "text"}, "kind": {"data_type": "text"},
         "status": {"data_type": "text"}, "gateway": {"data_type": "text"}, "created_at": {"data_type": "timestamp"},
         "processed_at": {"data_type": "timestamp"}, "payment_id": {"data_type": "text"},
-        "error_code": {"data_type": "text"}, "parent_transaction_id": {"data_type": "text"}, "amount": _MONEY,
+        "error_code": {"data_type": "text"}, "parent_transaction_id": {"data_type": "text"}, "amount": _money(),
         "currency": {"data_type": "text"},
     },
     "refunds": {
         "id": {"data_type": "text", "nullable": False}, "order_id": {"data_type": "text"},
         "store_id": {"data_type": "text"}, "created_at": {"data_type": "timestamp"},
         "updated_at": {"data_type": "timestamp"}, "note": {"data_type": "text"},
-        "total_refunded_amount": _MONEY, "currency": {"data_type": "text"},
+        "total_refunded_amount": _money(), "currency": {"data_type": "text"},
     },
     "refund_line_items": {
         "id": {"data_type": "text", "nullable": False}, "refund_id": {"data_type": "text"},
         "order_id": {"data_type": "text"}, "store_id": {"data_type": "text"},
         "line_item_id": {"data_type": "text"}, "quantity": {"data_type": "bigint"},
-        "restock_type": {"data_type": "text"}, "subtotal_amount": _MONEY, "currency": {"data_type": "text"},
+        "restock_type": {"data_type": "text"}, "subtotal_amount": _money(), "currency": {"data_type": "text"},
     },
 }
