@@ -52,6 +52,7 @@ RUN_MEMORY = timedelta(days=7)
 HTTP_TIMEOUT_S = 10.0
 HTTP_RETRIES = 2
 SMTP_TIMEOUT_S = 15.0
+SLACK_TEXT_LIMIT = 2000
 REDACTED = "[redacted]"
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
 MIN_SECRET_LEN = 8  # shorter values of secret-named env vars are flags/ports, not secrets
@@ -220,16 +221,21 @@ class Alert:
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": self.title[:150]}},
             {"type": "section", "fields": [
-                {"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in self.fields[:10]
+                {"type": "mrkdwn", "text": _clip(f"*{name}*\n{value}")} for name, value in self.fields[:10]
             ]},
         ]
         if len(self.fields) > 10:
             extra = "\n".join(f"*{name}*: {value}" for name, value in self.fields[10:])
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": extra}})
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(extra)}})
         if self.samples:
             listing = "\n".join(f"• `{s}`" for s in self.samples)
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{self.sample_label}*\n{listing}"}})
         return {"text": self.plain_text(), "blocks": blocks}
+
+
+def _clip(text: str, limit: int = SLACK_TEXT_LIMIT) -> str:
+    """Slack rejects block texts over 2000 characters (3000 for sections): cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _samples(outcome: CheckOutcome) -> tuple[str, ...]:

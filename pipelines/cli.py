@@ -188,7 +188,7 @@ def dashboard(port: int, host: str) -> None:
     env = {**os.environ, "LEAKWATCH_SERVING_DB": str(settings.serving_path())}
     app = settings.PROJECT_ROOT / "dashboards" / "app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     click.echo(f"dashboard on http://{host}:{port}")
     sys.exit(subprocess.call(cmd, env=env))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 
@@ -19,6 +21,15 @@ TABLES = (
     "refunds",
     "refund_line_items",
 )
+
+# Areas simulated on top of the base world, one module each with `simulate(seed, world)` and
+# `at_clock(tables, as_of)`; their tables live in `world/<area>/<table>.parquet`.
+AREAS = ("support",)
+SHEET_PREFIX = "sheet:"
+
+
+def area_module(area: str) -> ModuleType:
+    return importlib.import_module(f"sandbox.world.{area}")
 
 
 @dataclass
@@ -35,9 +46,11 @@ class World:
     refunds: pd.DataFrame
     refund_line_items: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    # area → table → frame; keys starting with `sheet:` are ops sheets (written to sheets/, not world/)
+    areas: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("meta", "areas")}
 
 
 def load_world(world_dir: Path | str) -> World:
@@ -49,7 +62,12 @@ def load_world(world_dir: Path | str) -> World:
             f"no sandbox world at {world_dir}: run `leakwatch sandbox generate` first"
         )
     frames = {name: pd.read_parquet(world_dir / f"{name}.parquet") for name in TABLES}
-    return World(**frames, meta=json.loads(meta_path.read_text()))
+    areas = {
+        area: {path.stem: pd.read_parquet(path) for path in sorted((world_dir / area).glob("*.parquet"))}
+        for area in AREAS
+        if (world_dir / area).is_dir()
+    }
+    return World(**frames, meta=json.loads(meta_path.read_text()), areas=areas)
 
 
 def clock(world: World) -> pd.Timestamp:
@@ -83,7 +101,13 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
         for order_id, tags in zip(orders["order_id"], orders["tags"])
     ]
     meta = {**world.meta, "as_of": as_of.isoformat().replace("+00:00", "Z")}
+    areas = {
+        area: area_module(area).at_clock(
+            {k: v for k, v in tables.items() if not k.startswith(SHEET_PREFIX)}, as_of
+        )
+        for area, tables in world.areas.items()
+    }
     return World(stores=world.stores, suppliers=world.suppliers, skus=world.skus, customers=world.customers,
                  orders=orders.reset_index(drop=True), line_items=line_items.reset_index(drop=True),
                  transactions=transactions.reset_index(drop=True), refunds=refunds.reset_index(drop=True),
-                 refund_line_items=refund_lines.reset_index(drop=True), meta=meta)
+                 refund_line_items=refund_lines.reset_index(drop=True), meta=meta, areas=areas)

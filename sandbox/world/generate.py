@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox.world import World
+from sandbox.world import AREAS, SHEET_PREFIX, World, area_module
 from sandbox.world.presets import (
     BRANDS,
     CAUSES,
@@ -345,9 +345,13 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
         "reporting_currency": "USD",
         "defects": [],
     }
-    return World(stores=stores, suppliers=suppliers.drop(columns=["cogs_currency"]),
-                 skus=skus.drop(columns=["brand"]), customers=customers, orders=orders, line_items=lines,
-                 transactions=tx, refunds=refunds, refund_line_items=rli, meta=meta)
+    world = World(stores=stores, suppliers=suppliers.drop(columns=["cogs_currency"]),
+                  skus=skus.drop(columns=["brand"]), customers=customers, orders=orders, line_items=lines,
+                  transactions=tx, refunds=refunds, refund_line_items=rli, meta=meta)
+    for area in AREAS:
+        # each area has its own RNG stream, so adding one never changes the others
+        world.areas[area] = area_module(area).simulate(seed, world)
+    return world
 
 
 def write_world(world: World, world_dir: Path) -> Path:
@@ -355,6 +359,11 @@ def write_world(world: World, world_dir: Path) -> Path:
     world_dir.mkdir(parents=True, exist_ok=True)
     for name, df in world.tables().items():
         df.to_parquet(world_dir / f"{name}.parquet", index=False, compression="zstd")
+    for area, tables in world.areas.items():
+        (world_dir / area).mkdir(exist_ok=True)
+        for name, df in tables.items():
+            if not name.startswith(SHEET_PREFIX):
+                df.to_parquet(world_dir / area / f"{name}.parquet", index=False, compression="zstd")
     return write_meta(world, world_dir)
 
 

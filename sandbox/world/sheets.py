@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox.world import World
+from sandbox.world import SHEET_PREFIX, World
 from sandbox.world.presets import CAUSES, CURRENCIES, KPI_TARGETS
 
 
@@ -43,7 +43,14 @@ def sheets(world: World) -> dict[str, pd.DataFrame]:
     causes = pd.DataFrame([c[:4] for c in CAUSES], columns=["code", "label", "owner", "preventable_default"])
     causes["preventable_default"] = causes["preventable_default"].map({True: "true", False: "false"})
     targets = pd.DataFrame(KPI_TARGETS, columns=["metric", "target", "direction"])
+    area_sheets = {
+        name.removeprefix(SHEET_PREFIX): df
+        for tables in world.areas.values()
+        for name, df in tables.items()
+        if name.startswith(SHEET_PREFIX)
+    }
     return {
+        **area_sheets,
         "stores": stores,
         "sku_catalog": catalog,
         "suppliers": world.suppliers,
