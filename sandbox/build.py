@@ -9,7 +9,7 @@ import pandas as pd
 
 from sandbox.world import World, load_world, world_at
 from sandbox.world.generate import build_world, write_meta, write_world
-from sandbox.world.sheets import fx_rates, write_sheets
+from sandbox.world.sheets import area_sheets, fx_rates, write_sheets
 
 DEFECTS = ("unmapped_sku",)
 EMULATOR_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
@@ -17,20 +17,33 @@ EMULATOR_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership":
 
 # Areas whose KPIs the ground truth computes but whose warehouse side is not built yet: their rows go to
 # `area_kpis`, which `leakwatch verify` does not compare; they move into `kpis` with their dbt models.
-AREA_GROUND_TRUTH = {"support": "sandbox.ground_truth_support"}
+def _support_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_support import compute_kpis
+
+    return compute_kpis(world, world.areas["support"], sheets_dir)
+
+
+def _fulfilment_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_fulfilment import compute_kpis
+
+    at_clock = world_at(world)
+    return compute_kpis(at_clock, at_clock.areas["fulfilment"], sheets_dir)
+
+
+def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_payments import compute_kpis
+
+    return compute_kpis(world, world.areas["payments"], sheets_dir)
+
+
+AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
 
 
 def write_area_ground_truth(world: World, sheets_dir: Path, path: Path) -> int:
     """Add the table `area_kpis` (same long format as `kpis`) to the ground-truth file; returns its rows."""
-    import importlib
-
     import duckdb
 
-    frames = [
-        importlib.import_module(module).compute_kpis(world, world.areas[area], sheets_dir)
-        for area, module in AREA_GROUND_TRUTH.items()
-        if area in world.areas
-    ]
+    frames = [kpis(world, sheets_dir) for area, kpis in AREA_GROUND_TRUTH.items() if area in world.areas]
     if not frames:
         return 0
     con = duckdb.connect(str(path))
@@ -45,6 +58,30 @@ def write_area_ground_truth(world: World, sheets_dir: Path, path: Path) -> int:
         return con.execute("select count(*) from area_kpis").fetchone()[0]
     finally:
         con.close()
+
+
+def export_ground_truth(path: Path, out_dir: Path) -> None:
+    """Every ground-truth table also as sorted parquet (DuckDB files are not byte-stable; these are)."""
+    import duckdb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for (table,) in con.execute("select table_name from duckdb_tables() order by 1").fetchall():
+            frame = con.execute(f'select * from "{table}"').df()
+            frame = frame.sort_values(list(frame.columns), na_position="first", kind="stable")
+            frame.reset_index(drop=True).to_parquet(out_dir / f"{table}.parquet", index=False)
+    finally:
+        con.close()
+
+
+def _write_truth(world: World, out_dir: Path) -> None:
+    from sandbox.ground_truth import write_ground_truth
+
+    path = out_dir / "ground_truth.duckdb"
+    write_ground_truth(world, out_dir / "sheets", path)
+    write_area_ground_truth(world, out_dir / "sheets", path)
+    export_ground_truth(path, out_dir / "ground_truth")
 
 
 def unmapped_sku(sheets_dir: Path, world: World) -> str:
@@ -91,7 +128,6 @@ def advance(out_dir: Path, days: float) -> dict[str, object]:
     The emulators notice the new clock (meta.json) without a restart; the FX sheet, the config and the
     ground truth are rewritten for the new clock.
     """
-    from sandbox.ground_truth import write_ground_truth
 
     world_dir = out_dir / "world"
     world = load_world(world_dir)
@@ -104,12 +140,11 @@ def advance(out_dir: Path, days: float) -> dict[str, object]:
         raise ValueError(f"the sandbox was simulated up to {horizon.isoformat()}; generate it again to go further")
     world.meta["as_of"] = new.isoformat().replace("+00:00", "Z")
     before, after = world_at(world, old), world_at(world, new)
-    fx = fx_rates(world)
-    fx.to_csv(out_dir / "sheets" / "fx_rates.csv", index=False, lineterminator="\n")
+    for name, frame in {"fx_rates": fx_rates(world), **area_sheets(world)}.items():
+        frame.to_csv(out_dir / "sheets" / f"{name}.csv", index=False, lineterminator="\n")
     write_meta(world, world_dir)
     write_config(world, out_dir, ports=_configured_ports(out_dir))
-    write_ground_truth(world, out_dir / "sheets", out_dir / "ground_truth.duckdb")
-    write_area_ground_truth(world, out_dir / "sheets", out_dir / "ground_truth.duckdb")
+    _write_truth(world, out_dir)
     changed = after.orders.merge(before.orders[["order_id", "updated_at"]], on="order_id", how="left",
                                  suffixes=("", "_before"))
     return {
@@ -138,7 +173,6 @@ def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = (
     unknown = sorted(set(defects) - set(DEFECTS))
     if unknown:
         raise ValueError(f"unknown defect {', '.join(unknown)}: choose from {', '.join(DEFECTS)}")
-    from sandbox.ground_truth import write_ground_truth
 
     for sub in ("world", "sheets"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
@@ -151,8 +185,7 @@ def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = (
         planted["unmapped_sku"] = unmapped_sku(sheets_dir, world)
     write_config(world, out_dir)
     world = load_world(out_dir / "world")
-    write_ground_truth(world, sheets_dir, out_dir / "ground_truth.duckdb")
-    write_area_ground_truth(world, sheets_dir, out_dir / "ground_truth.duckdb")
+    _write_truth(world, out_dir)
     at_clock = world_at(world)
     return {
         "preset": preset,

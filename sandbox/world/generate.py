@@ -351,7 +351,19 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
     for area in AREAS:
         # each area has its own RNG stream, so adding one never changes the others
         world.areas[area] = area_module(area).simulate(seed, world)
+    _link_stripe_payments(world)
     return world
+
+
+def _link_stripe_payments(world: World) -> None:
+    """Shopify transactions paid through Stripe carry the charge/refund id (gateway `stripe`), as in real shops."""
+    links = world.areas.get("payments", {}).get("shopify_payment_links")
+    if links is None:
+        return
+    payment_id = world.transactions["transaction_id"].map(links.set_index("transaction_id")["payment_id"])
+    linked = payment_id.notna()
+    world.transactions.loc[linked, "gateway"] = "stripe"
+    world.transactions["payment_id"] = payment_id.where(linked, None).astype(object)
 
 
 def write_world(world: World, world_dir: Path) -> Path:

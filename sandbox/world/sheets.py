@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox.world import SHEET_PREFIX, World
+from sandbox.world import SHEET_PREFIX, World, world_at
 from sandbox.world.presets import CAUSES, CURRENCIES, KPI_TARGETS
 
 
@@ -34,6 +34,15 @@ def fx_rates(world: World) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def area_sheets(world: World) -> dict[str, pd.DataFrame]:
+    """The areas' sheets as the ops team has them at the clock (a claims log holds only claims filed by then)."""
+    static = {name: df for tables in world.areas.values() for name, df in tables.items()
+              if name.startswith(SHEET_PREFIX)}
+    at_clock = {name: df for tables in world_at(world).areas.values() for name, df in tables.items()
+                if name.startswith(SHEET_PREFIX)}
+    return {name.removeprefix(SHEET_PREFIX): df for name, df in {**static, **at_clock}.items()}
+
+
 def sheets(world: World) -> dict[str, pd.DataFrame]:
     """Every ops sheet of the slice, consistent with the world."""
     stores = world.stores[["store_id", "brand", "market", "shop_domain", "currency", "timezone",
@@ -43,14 +52,8 @@ def sheets(world: World) -> dict[str, pd.DataFrame]:
     causes = pd.DataFrame([c[:4] for c in CAUSES], columns=["code", "label", "owner", "preventable_default"])
     causes["preventable_default"] = causes["preventable_default"].map({True: "true", False: "false"})
     targets = pd.DataFrame(KPI_TARGETS, columns=["metric", "target", "direction"])
-    area_sheets = {
-        name.removeprefix(SHEET_PREFIX): df
-        for tables in world.areas.values()
-        for name, df in tables.items()
-        if name.startswith(SHEET_PREFIX)
-    }
     return {
-        **area_sheets,
+        **area_sheets(world),
         "stores": stores,
         "sku_catalog": catalog,
         "suppliers": world.suppliers,
