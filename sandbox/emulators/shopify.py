@@ -55,8 +55,9 @@ from sandbox.emulators.fast_execution import FastExecutionContext
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
-from sandbox.emulators.shopify_world import WorldCache
+from sandbox.emulators.shopify_world import ShopifyWorld
 from sandbox.emulators.stats import Stats
+from sandbox.emulators.world_cache import WorldCache
 
 API_VERSIONS = frozenset({"2026-01", "2026-04", "2026-07", "2026-10"})
 GRAPHQL_PATH = "/shops/{shop}/admin/api/{version}/graphql.json"
@@ -149,7 +150,7 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
 
 def create_app(world_dir: Path) -> Starlette:
     """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes)."""
-    cache = WorldCache(Path(world_dir))
+    cache = WorldCache(Path(world_dir), ShopifyWorld.load)
     cache.get()
     served_schema()
     stats = Stats()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -219,37 +218,3 @@ class ShopifyWorld:
             refund_line_items=Table(world.refund_line_items, "refund_line_item_id", ("refund_id",)),
             customers=Table(world.customers, "customer_id"),
         )
-
-
-class WorldCache:
-    """Holds the loaded world and reloads it when `meta.json` changes (mtime or size): the clock can move.
-
-    A reload that fails (e.g. meta.json caught half-written) keeps serving the previous world and is retried on
-    the next request.
-    """
-
-    def __init__(self, world_dir: Path) -> None:
-        self.world_dir = Path(world_dir)
-        self._stamp: tuple[int, int] | None = None
-        self._world: ShopifyWorld | None = None
-        self._lock = threading.Lock()
-
-    def _meta_stamp(self) -> tuple[int, int]:
-        st = (self.world_dir / "meta.json").stat()
-        return st.st_mtime_ns, st.st_size
-
-    def get(self) -> ShopifyWorld:
-        """The current world; re-read from disk if meta.json changed since the last load."""
-        stamp = self._meta_stamp()
-        with self._lock:
-            if self._world is None or stamp != self._stamp:
-                try:
-                    self._world = ShopifyWorld.load(self.world_dir)
-                except Exception:
-                    if self._world is None:
-                        raise
-                    log.warning("reloading the world at %s failed; serving the previous clock", self.world_dir,
-                                exc_info=True)
-                    return self._world
-                self._stamp = stamp
-            return self._world
