@@ -47,3 +47,24 @@ def store_freshness(warehouse: Path, as_of: datetime) -> pd.DataFrame:
         group by stores.store_id
         order by stores.store_id
     """, [as_of])
+
+
+def currency_days_used(warehouse: Path) -> pd.DataFrame:
+    """Every currency × local day an amount was converted on, and whether its rate was a fallback."""
+    return read_frame(warehouse, """
+        with used as (
+            select currency, paid_local_date as rate_date from intermediate.int_orders__paid
+            union
+            select cogs_currency, paid_local_date from intermediate.int_order_lines__costed
+            where cogs_currency is not null
+            union
+            select currency, local_date from intermediate.int_refunds__costed where currency is not null
+        )
+        select
+            used.currency || ' ' || cast(used.rate_date as varchar) as currency_day,
+            coalesce(fx.is_fallback, true) as is_fallback
+        from used
+        left join intermediate.int_fx__daily_rates as fx
+            on used.currency = fx.currency and used.rate_date = fx.rate_date
+        order by currency_day
+    """)

@@ -65,6 +65,12 @@ def _freshness_expectations() -> list[Any]:
     return [gx.expectations.ExpectColumnValuesToBeBetween(column="hours_since_update", max_value=FRESHNESS_HOURS)]
 
 
+def _fx_expectations() -> list[Any]:
+    import great_expectations as gx
+
+    return [gx.expectations.ExpectColumnValuesToBeInSet(column="is_fallback", value_set=[False])]
+
+
 CHECKS: tuple[Check, ...] = (
     Check(
         name="sku_mapped_to_supplier_and_cogs",
@@ -85,5 +91,16 @@ CHECKS: tuple[Check, ...] = (
         frame=frames.store_freshness,
         expectations=_freshness_expectations,
         key_column="store_id",
+    ),
+    Check(
+        name="fx_rate_for_every_currency_day",
+        domain="required_fields",
+        severity="warn",
+        table="raw_sheets.fx_rates",
+        description="Every currency-day an amount was converted on has its own rate in the fx_rates sheet "
+                    "(otherwise the latest earlier rate is used, and this warns).",
+        frame=lambda warehouse, as_of: frames.currency_days_used(warehouse),
+        expectations=_fx_expectations,
+        key_column="currency_day",
     ),
 )

@@ -11,7 +11,8 @@ from sandbox.world import World, load_world, world_at
 from sandbox.world.generate import build_world, write_meta, write_world
 from sandbox.world.sheets import area_sheets, fx_rates, write_sheets
 
-DEFECTS = ("unmapped_sku",)
+DEFECTS = ("unmapped_sku", "missing_fx", "stale_store")
+STALE_HOURS = 72
 EMULATOR_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
 
 
@@ -93,6 +94,24 @@ def unmapped_sku(sheets_dir: Path, world: World) -> str:
     return sku
 
 
+def missing_fx(sheets_dir: Path, world: World) -> str:
+    """Drop one currency-day that events use from fx_rates.csv (a non-USD store currency, mid-window)."""
+    fx = pd.read_csv(sheets_dir / "fx_rates.csv", dtype=str, keep_default_na=False)
+    currency = next(c for c in world.stores["currency"] if c != "USD")
+    day = (pd.Timestamp(world.meta["as_of"]) - pd.Timedelta(days=20)).date().isoformat()
+    fx = fx[~((fx["currency"] == currency) & (fx["date"] == day))]
+    fx.to_csv(sheets_dir / "fx_rates.csv", index=False, lineterminator="\n")
+    return f"{currency} {day}"
+
+
+def stale_store(world: World) -> str:
+    """Freeze the last store's feed STALE_HOURS before the clock (recorded in meta; `world_at` applies it)."""
+    store_id = world.stores["store_id"].iloc[-1]
+    frozen = pd.Timestamp(world.meta["as_of"]) - pd.Timedelta(hours=STALE_HOURS)
+    world.meta["stale_store"] = {"store_id": store_id, "frozen_at": frozen.isoformat().replace("+00:00", "Z")}
+    return store_id
+
+
 def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
     """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
     ports = {**EMULATOR_PORTS, **(ports or {})}
@@ -142,6 +161,8 @@ def advance(out_dir: Path, days: float) -> dict[str, object]:
     before, after = world_at(world, old), world_at(world, new)
     for name, frame in {"fx_rates": fx_rates(world), **area_sheets(world)}.items():
         frame.to_csv(out_dir / "sheets" / f"{name}.csv", index=False, lineterminator="\n")
+    if "missing_fx" in world.meta.get("defects", []):
+        missing_fx(out_dir / "sheets", world)
     write_meta(world, world_dir)
     write_config(world, out_dir, ports=_configured_ports(out_dir))
     _write_truth(world, out_dir)
@@ -178,11 +199,15 @@ def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = (
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     world = build_world(preset, seed)
     world.meta["defects"] = sorted(defects)
+    planted: dict[str, str] = {}
+    if "stale_store" in defects:
+        planted["stale_store"] = stale_store(world)
     write_world(world, out_dir / "world")
     sheets_dir = write_sheets(world, out_dir / "sheets")
-    planted: dict[str, str] = {}
     if "unmapped_sku" in defects:
         planted["unmapped_sku"] = unmapped_sku(sheets_dir, world)
+    if "missing_fx" in defects:
+        planted["missing_fx"] = missing_fx(sheets_dir, world)
     write_config(world, out_dir)
     world = load_world(out_dir / "world")
     _write_truth(world, out_dir)

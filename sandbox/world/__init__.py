@@ -74,6 +74,11 @@ def clock(world: World) -> pd.Timestamp:
     return pd.Timestamp(world.meta["as_of"])
 
 
+def _feed_frozen_at(world: World) -> dict[str, pd.Timestamp]:
+    stale = world.meta.get("stale_store")
+    return {stale["store_id"]: pd.Timestamp(stale["frozen_at"])} if stale else {}
+
+
 def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     """The world as the APIs show it at the clock (default `meta.as_of`).
 
@@ -82,11 +87,14 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     `refund-cause:<code>` appears only once the refund it was written for exists.
     """
     as_of = as_of if as_of is not None else clock(world)
-    orders = world.orders[world.orders["created_at"] <= as_of].copy()
-    refunds = world.refunds[(world.refunds["created_at"] <= as_of)
-                            & world.refunds["order_id"].isin(orders["order_id"])]
-    transactions = world.transactions[(world.transactions["created_at"] <= as_of)
-                                      & world.transactions["order_id"].isin(orders["order_id"])]
+    # the planted `stale_store` defect: that store's feed shows nothing newer than the moment it froze
+    cutoff = world.orders["store_id"].map(_feed_frozen_at(world)).fillna(as_of).clip(upper=as_of)
+    order_cutoff = pd.Series(cutoff.to_numpy(), index=world.orders["order_id"])
+    orders = world.orders[world.orders["created_at"] <= cutoff].copy()
+    refunds = world.refunds[world.refunds["order_id"].isin(orders["order_id"])]
+    refunds = refunds[refunds["created_at"] <= refunds["order_id"].map(order_cutoff)]
+    transactions = world.transactions[world.transactions["order_id"].isin(orders["order_id"])]
+    transactions = transactions[transactions["created_at"] <= transactions["order_id"].map(order_cutoff)]
     line_items = world.line_items[world.line_items["order_id"].isin(orders["order_id"])]
     refund_lines = world.refund_line_items[world.refund_line_items["refund_id"].isin(refunds["refund_id"])]
 
