@@ -205,7 +205,8 @@ def ui(port: int) -> None:
     settings.install_dagster_home()
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home})")
-    sys.exit(subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(home)}))
+    # run from DAGSTER_HOME, where its dagster.yaml is (the project copy is the source of it)
+    sys.exit(subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(home)}, cwd=home))
 
 
 if __name__ == "__main__":

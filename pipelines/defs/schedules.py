@@ -7,7 +7,7 @@ from dagster import AssetSelection, Backoff, DefaultScheduleStatus, RetryPolicy,
 
 nightly_job = define_asset_job(
     name="nightly",
-    selection=AssetSelection.all(include_sources=False) | AssetSelection.all_asset_checks(),
+    selection=AssetSelection.all() | AssetSelection.all_asset_checks(),
     description="Extract every source, build and test the dbt project, run completeness checks, publish.",
     op_retry_policy=RetryPolicy(max_retries=2, delay=15, backoff=Backoff.EXPONENTIAL),
 )

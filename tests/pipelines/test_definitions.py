@@ -31,8 +31,12 @@ def test_publish_waits_for_the_blocking_completeness_gate(defs) -> None:
     gate = AssetKey(["quality", "data_completeness"])
     assert gate in graph.get(publish).parent_keys, "publish must depend on the gate's own step"
     checks = [graph.get_check_spec(key) for key in graph.asset_check_keys if key.asset_key == gate]
-    assert {c.name for c in checks} >= {"sku_mapped_to_supplier_and_cogs", "orders_fresh"}
-    assert all(c.blocking for c in checks)
+    from expectations.suites import CHECKS
+
+    assert {c.name for c in checks} == {c.name for c in CHECKS}
+    severity = {c.name: c.severity for c in CHECKS}
+    assert {c.name: c.blocking for c in checks} == {name: s == "block" for name, s in severity.items()}
+    assert severity["sku_mapped_to_supplier_and_cogs"] == severity["orders_fresh"] == "block"
 
 
 def test_every_warehouse_writer_is_in_the_single_writer_pool(defs) -> None:
@@ -48,3 +52,15 @@ def test_dagster_yaml_limits_pools_to_one(defs) -> None:
 
     config = yaml.safe_load((settings.PROJECT_ROOT / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_schedule_tick_requests_the_nightly_job(defs) -> None:
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    schedule = defs.get_schedule_def("nightly_schedule")
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 3, 5, 0, tzinfo=UTC))
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert len(requests) == 1
+    assert schedule.cron_schedule == "0 5 * * *"
