@@ -1,8 +1,8 @@
 """Run the loopback API emulators: blocking (`serve`) or in a background thread for tests.
 
 Each emulator is a Starlette app factory `(world_dir) -> app` with a default port, registered in `EMULATORS`;
-all of them run in one asyncio loop, one uvicorn server per port. Adding Stripe (8702), Re:amaze (8703) or
-AfterShip (8704) means one entry in `EMULATORS` and one `<name>_port` parameter below.
+all of them run in one asyncio loop, one uvicorn server per port. Adding an emulator means one entry in
+`EMULATORS`; `serve`/`start_background_thread` take `<name>_port=` for each.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from sandbox.emulators import shopify
+from sandbox.emulators import reamaze, shopify
 
 AppFactory = Callable[[Path], Starlette]
 
@@ -34,6 +34,7 @@ class EmulatorSpec:
 
 EMULATORS: dict[str, EmulatorSpec] = {
     "shopify": EmulatorSpec(shopify.create_app, 8701),
+    "reamaze": EmulatorSpec(reamaze.create_app, 8703),
 }
 
 
@@ -80,13 +81,19 @@ async def _serve_all(running: list[_Running]) -> None:
     await asyncio.gather(*pending)
 
 
-def _ports(shopify_port: int) -> dict[str, int]:
-    return {"shopify": shopify_port}
+def _ports(overrides: dict[str, int | None], default: int | None = None) -> dict[str, int]:
+    """Port per registered emulator: the override, else `default` (0 = free port), else its own default."""
+    ports = {}
+    for name, spec in EMULATORS.items():
+        port = overrides.get(name)
+        ports[name] = port if port is not None else (default if default is not None else spec.default_port)
+    return ports
 
 
-def serve(world_dir: Path, host: str = "127.0.0.1", shopify_port: int = 8701) -> None:
-    """Serve every emulator until interrupted (Ctrl-C)."""
-    running = _prepare(Path(world_dir), host, _ports(shopify_port))
+def serve(world_dir: Path, host: str = "127.0.0.1", shopify_port: int | None = None, **ports: int | None) -> None:
+    """Serve every emulator until interrupted (Ctrl-C); `<name>_port=` overrides an emulator's default port."""
+    overrides = {"shopify": shopify_port, **{k.removesuffix("_port"): v for k, v in ports.items()}}
+    running = _prepare(Path(world_dir), host, _ports(overrides))
     for r in running:
         print(f"{r.name} emulator on {r.base_url}", flush=True)
     try:
@@ -126,10 +133,13 @@ class EmulatorHandle:
 
 
 def start_background_thread(
-    world_dir: Path, host: str = "127.0.0.1", shopify_port: int = 0, startup_timeout: float = 30.0
+    world_dir: Path, host: str = "127.0.0.1", shopify_port: int = 0, startup_timeout: float = 30.0,
+    **ports: int,
 ) -> EmulatorHandle:
-    """Start every emulator in a daemon thread (port 0 → a free port) and return once they accept requests."""
-    running = _prepare(Path(world_dir), host, _ports(shopify_port))
+    """Start every emulator in a daemon thread (port 0, the default, → a free port) and return once they
+    accept requests; `<name>_port=` picks an emulator's port."""
+    overrides = {"shopify": shopify_port, **{k.removesuffix("_port"): v for k, v in ports.items()}}
+    running = _prepare(Path(world_dir), host, _ports(overrides, default=0))
     thread = threading.Thread(target=asyncio.run, args=(_serve_all(running),), name="emulators", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

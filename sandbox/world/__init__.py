@@ -88,7 +88,9 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     """
     as_of = as_of if as_of is not None else clock(world)
     # the planted `stale_store` defect: that store's feed shows nothing newer than the moment it froze
-    cutoff = world.orders["store_id"].map(_feed_frozen_at(world)).fillna(as_of).clip(upper=as_of)
+    cutoff = pd.Series(as_of, index=world.orders.index)
+    for store_id, frozen_at in _feed_frozen_at(world).items():
+        cutoff[world.orders["store_id"] == store_id] = min(frozen_at, as_of)
     order_cutoff = pd.Series(cutoff.to_numpy(), index=world.orders["order_id"])
     orders = world.orders[world.orders["created_at"] <= cutoff].copy()
     refunds = world.refunds[world.refunds["order_id"].isin(orders["order_id"])]
