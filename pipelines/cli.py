@@ -174,8 +174,7 @@ def verify(serving: Path | None, ground_truth: Path | None) -> None:
     if mismatches.empty:
         click.secho(f"verify: all {compared} ground-truth KPI rows match {serving}", fg="green")
         return
-    with_pd_options = mismatches.head(50).to_string(index=False)
-    click.echo(with_pd_options)
+    click.echo(mismatches.head(50).to_string(index=False))
     click.secho(f"verify: {len(mismatches)} mismatching rows (of {compared})", fg="red", err=True)
     sys.exit(1)
 

@@ -19,7 +19,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from sandbox.emulators import reamaze, shopify
+from sandbox.emulators import aftership, reamaze, shopify
 
 AppFactory = Callable[[Path], Starlette]
 
@@ -35,6 +35,7 @@ class EmulatorSpec:
 EMULATORS: dict[str, EmulatorSpec] = {
     "shopify": EmulatorSpec(shopify.create_app, 8701),
     "reamaze": EmulatorSpec(reamaze.create_app, 8703),
+    "aftership": EmulatorSpec(aftership.create_app, 8704),
 }
 
 
