@@ -93,7 +93,7 @@ def sandbox_advance(days: float) -> None:
 @click.option("--shopify-port", default=None, type=int, help="Default: the port in the sandbox config (8701)")
 @click.option("--background", is_flag=True, help="Detach; write var/sandbox/emulators.pid")
 def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None:
-    """Serve the sandbox world over loopback HTTP (Shopify on 8701; more APIs join later)."""
+    """Serve the sandbox world over loopback HTTP: Shopify 8701, Stripe 8702, Re:amaze 8703, AfterShip 8704."""
     from pipelines.sandbox_runtime import configured_shopify_port
 
     world = settings.sandbox_dir() / "world"
@@ -107,11 +107,11 @@ def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None
         with logfile.open("ab") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=fh, start_new_session=True)
         pidfile.write_text(f"{proc.pid}\n")
-        click.echo(f"emulators started (pid {proc.pid}): Shopify http://{host}:{port}; log {logfile}")
+        click.echo(f"emulators started (pid {proc.pid}); Shopify on http://{host}:{port}; ports and log in {logfile}")
         return
     from sandbox.emulators.server import serve
 
-    click.echo(f"serving {world}: Shopify http://{host}:{port}/shops/<shop>/admin/api/2026-07/graphql.json")
+    click.echo(f"serving {world} (Shopify: http://{host}:{port}/shops/<shop>/admin/api/2026-07/graphql.json)")
     serve(world, host=host, shopify_port=port)
 
 

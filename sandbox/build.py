@@ -112,33 +112,48 @@ def stale_store(world: World) -> str:
     return store_id
 
 
+def _toml_list(rows: list[str]) -> str:
+    return "[\n" + "".join(f"    {row},\n" for row in rows) + "]"
+
+
 def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
     """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
+    from sandbox.emulators.aftership import api_key as aftership_key
+
     ports = {**EMULATOR_PORTS, **(ports or {})}
+    url = {name: f"http://{host}:{port}" for name, port in ports.items()}
     dlt_dir = out_dir / ".dlt"
     dlt_dir.mkdir(parents=True, exist_ok=True)
-    shops = ",\n".join(
-        f'    {{store_id = "{s.store_id}", base_url = "http://{host}:{ports["shopify"]}/shops/{s.shop}"}}'
-        for s in world.stores.itertuples()
-    )
-    (dlt_dir / "config.toml").write_text(
-        "# Written by `leakwatch sandbox generate`: the sandbox's loopback emulators. Do not edit.\n"
-        "[leakwatch]\n"
-        'environment = "sandbox"\n'
-        f'as_of = "{world.meta["as_of"]}"\n'
-        f'reporting_currency = "{world.meta["reporting_currency"]}"\n'
-        'sandbox_world = "world"\n\n'
-        "[sources.shopify]\n"
-        'api_version = "2026-07"\n'
-        f"shops = [\n{shops},\n]\n\n"
-        "[sources.sheets]\n"
-        'sheets_dir = "sheets"\n'
-    )
-    tokens = "\n".join(f'{s.store_id} = "{s.access_token}"' for s in world.stores.itertuples())
-    (dlt_dir / "secrets.toml").write_text(
-        "# Sandbox tokens (not secret: the emulators accept only these).\n"
-        f"[sources.shopify.access_tokens]\n{tokens}\n"
-    )
+    shops = [f'{{store_id = "{s.store_id}", base_url = "{url["shopify"]}/shops/{s.shop}"}}'
+             for s in world.stores.itertuples()]
+    config = [
+        "# Written by `leakwatch sandbox generate`: the sandbox's loopback emulators. Do not edit.",
+        "[leakwatch]", 'environment = "sandbox"', f'as_of = "{world.meta["as_of"]}"',
+        f'reporting_currency = "{world.meta["reporting_currency"]}"', 'sandbox_world = "world"', "",
+        "[sources.shopify]", 'api_version = "2026-07"', f"shops = {_toml_list(shops)}", "",
+        "[sources.sheets]", 'sheets_dir = "sheets"', "",
+    ]
+    secrets = ["# Sandbox credentials (not secret: only the loopback emulators accept them).",
+               "[sources.shopify.access_tokens]",
+               *(f'{s.store_id} = "{s.access_token}"' for s in world.stores.itertuples()), ""]
+    if "payments" in world.areas:
+        accounts = world.areas["payments"]["stripe_accounts"]
+        rows = [f'{{brand = "{a.brand}", account_id = "{a.account_id}"}}' for a in accounts.itertuples()]
+        config += ["[sources.stripe]", f'base_url = "{url["stripe"]}"', f"accounts = {_toml_list(rows)}", ""]
+        secrets += ["[sources.stripe.api_keys]", *(f'{a.brand.lower()} = "{a.secret_key}"'
+                                                    for a in accounts.itertuples()), ""]
+    if "support" in world.areas:
+        staff = world.areas["support"]["staff"].groupby("brand").head(1)
+        rows = [f'{{brand = "{b.brand.lower()}", base_url = "{url["reamaze"]}/brands/{b.brand.lower()}", '
+                f'login_email = "{b.email}"}}' for b in staff.itertuples()]
+        config += ["[sources.reamaze]", f"brands = {_toml_list(rows)}", ""]
+        secrets += ["[sources.reamaze.api_tokens]", *(f'{b.brand.lower()} = "{b.api_token}"'
+                                                       for b in staff.itertuples()), ""]
+    if "fulfilment" in world.areas:
+        config += ["[sources.aftership]", f'base_url = "{url["aftership"]}"', 'api_version = "2026-07"', ""]
+        secrets += ["[sources.aftership]", f'api_key = "{aftership_key(world)}"', ""]
+    (dlt_dir / "config.toml").write_text("\n".join(config))
+    (dlt_dir / "secrets.toml").write_text("\n".join(secrets))
 
 
 def advance(out_dir: Path, days: float) -> dict[str, object]:
