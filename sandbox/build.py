@@ -13,7 +13,6 @@ from sandbox.world.sheets import area_sheets, fx_rates, write_sheets
 
 DEFECTS = ("unmapped_sku", "missing_fx", "stale_store")
 STALE_HOURS = 72
-EMULATOR_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
 
 
 # Areas whose KPIs the ground truth computes but whose warehouse side is not built yet: their rows go to
@@ -119,8 +118,9 @@ def _toml_list(rows: list[str]) -> str:
 def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
     """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
     from sandbox.emulators.aftership import api_key as aftership_key
+    from sandbox.emulators.server import EMULATORS
 
-    ports = {**EMULATOR_PORTS, **(ports or {})}
+    ports = {**{name: spec.default_port for name, spec in EMULATORS.items()}, **(ports or {})}
     url = {name: f"http://{host}:{port}" for name, port in ports.items()}
     dlt_dir = out_dir / ".dlt"
     dlt_dir.mkdir(parents=True, exist_ok=True)

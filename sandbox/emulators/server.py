@@ -20,6 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from sandbox.emulators import aftership, reamaze, shopify
+from sandbox.emulators import stripe as stripe_emulator
 
 AppFactory = Callable[[Path], Starlette]
 
@@ -34,6 +35,7 @@ class EmulatorSpec:
 
 EMULATORS: dict[str, EmulatorSpec] = {
     "shopify": EmulatorSpec(shopify.create_app, 8701),
+    "stripe": EmulatorSpec(stripe_emulator.create_app, 8702),
     "reamaze": EmulatorSpec(reamaze.create_app, 8703),
     "aftership": EmulatorSpec(aftership.create_app, 8704),
 }

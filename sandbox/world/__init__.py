@@ -86,6 +86,8 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     do not exist yet, an order's `updated_at` is its last change up to the clock, and an order tag
     `refund-cause:<code>` appears only once the refund it was written for exists.
     """
+    if as_of is None and world.meta.get("at_clock"):
+        return world  # already the view at its clock: area `at_clock` functions are not idempotent
     as_of = as_of if as_of is not None else clock(world)
     # the planted `stale_store` defect: that store's feed shows nothing newer than the moment it froze
     cutoff = pd.Series(as_of, index=world.orders.index)
@@ -110,7 +112,7 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
         [t for t in tags if not t.startswith("refund-cause:") or (order_id, t) in written]
         for order_id, tags in zip(orders["order_id"], orders["tags"])
     ]
-    meta = {**world.meta, "as_of": as_of.isoformat().replace("+00:00", "Z")}
+    meta = {**world.meta, "as_of": as_of.isoformat().replace("+00:00", "Z"), "at_clock": True}
     areas = {
         area: area_module(area).at_clock(
             {k: v for k, v in tables.items() if not k.startswith(SHEET_PREFIX)}, as_of
