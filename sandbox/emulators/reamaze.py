@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -50,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.emulators.limits import RateLimiter
 from sandbox.emulators.reamaze_query import (
     QueryError,
     parse_conversation_query,
@@ -116,29 +116,6 @@ def accepts_json(header: str | None) -> bool:
     if not header:
         return False
     return any(part.split(";")[0].strip().lower() == "application/json" for part in header.split(","))
-
-
-class RateLimiter:
-    """At most `per_second` requests per brand in each whole second of `clock` (fixed windows: deterministic)."""
-
-    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_second = per_second
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
-
-    def allow(self, key: str) -> bool:
-        """Count one request of `key`; False when its window is already full."""
-        window = int(self._clock())
-        with self._lock:
-            current, used = self._windows.get(key, (window, 0))
-            if current != window:
-                used = 0
-            if used >= self.per_second:
-                self._windows[key] = (window, used)
-                return False
-            self._windows[key] = (window, used + 1)
-            return True
 
 
 # ------------------------------------------------------------------------------------------ resources

@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.emulators.limits import RateLimiter
 from sandbox.emulators.stripe_errors import (
     StripeError,
     invalid_key,
@@ -99,31 +100,6 @@ class StripeStats:
                               for name in sorted(self._requests)},
                 "accounts": {name: dict(counts) for name, counts in sorted(self._accounts.items())},
             }
-
-
-class RateLimiter:
-    """At most `per_second` requests per key in each whole second of `clock()` (deterministic for a given clock)."""
-
-    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
-        if per_second < 1:
-            raise ValueError("rate_limit_per_second must be at least 1")
-        self.per_second = per_second
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
-
-    def allow(self, key: str) -> bool:
-        """Count one request of `key`; False when its window is already full."""
-        window = int(self._clock())
-        with self._lock:
-            current, used = self._windows.get(key, (window, 0))
-            if current != window:
-                used = 0
-            if used >= self.per_second:
-                self._windows[key] = (window, used)
-                return False
-            self._windows[key] = (window, used + 1)
-            return True
 
 
 # --------------------------------------------------------------------------------------------- helpers

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
-import socket
-import threading
-import time
 import typing
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +14,11 @@ import httpx
 import pandas as pd
 import pytest
 import stripe
-import uvicorn
-from starlette.applications import Starlette
 
 from sandbox.build import advance, generate
 from sandbox.emulators.stripe import create_app
 from sandbox.world import load_world, world_at
+from tests.emulators.helpers import serve
 
 SEED = 7
 KEY = "sk_test_sandbox_lumen"
@@ -52,26 +46,6 @@ DOCUMENTED_ENUMS = {
 # --------------------------------------------------------------------------------------------- fixtures, helpers
 
 
-@contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Run `app` with uvicorn on a free loopback port in a daemon thread; yields the base URL."""
-    sock = socket.socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=asyncio.run, args=(server.serve(sockets=[sock]),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "emulator failed to start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
