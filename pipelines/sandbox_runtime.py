@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 from pipelines import settings
 
 log = logging.getLogger(__name__)
-_started: list = []
+_started: list = []  # handles of emulators this process started: they live as long as the process
 
 
 def _shopify_address() -> tuple[str, int] | None:

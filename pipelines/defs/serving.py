@@ -19,4 +19,4 @@ from pipelines.publish import publish
 def serving_db(context: AssetExecutionContext) -> MaterializeResult:
     counts = publish(settings.warehouse_path(), settings.serving_path())
     context.log.info(f"published {settings.serving_path()} ({sum(counts.values())} rows)")
-    return MaterializeResult(metadata={"path": str(settings.serving_path()), **{k: v for k, v in counts.items()}})
+    return MaterializeResult(metadata={"path": str(settings.serving_path()), **counts})

@@ -1,4 +1,4 @@
-"""Extraction assets: one dagster-dlt multi-asset per dlt source, keyed `raw_<source>/<table>`."""
+"""Extraction assets, one multi-asset per dlt source, keyed `raw_<source>/<table>` like the dbt sources."""
 
 
 from collections.abc import Iterator
