@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import psutil
 
 PUBLISHED_SCHEMAS = ("marts",)
 
@@ -52,16 +53,20 @@ def prev_path(serving: Path) -> Path:
     return serving.with_name(f"{serving.stem}.prev.duckdb")
 
 
-def _pid_alive(pid: int) -> bool:
+def _writer_alive(pid: int, path: Path) -> bool:
+    """Is the process that wrote `path` still running? A pid alone is not enough: pids are reused (pid_max
+    is often 32768), so a process with that pid counts only if it started before the file's inode last changed
+    (ctime: set by writes and by the hard link a publish makes of the previous file)."""
     if pid == os.getpid():
         return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        started = psutil.Process(pid).create_time()
+        changed = path.stat().st_ctime
+    except (psutil.NoSuchProcess, FileNotFoundError):
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
+    return started <= changed + 1.0
 
 
 def clean_stale_temp_files(serving: Path) -> list[Path]:
@@ -76,7 +81,7 @@ def clean_stale_temp_files(serving: Path) -> list[Path]:
         return removed
     for path in serving.parent.iterdir():
         match = pattern.match(path.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not _writer_alive(int(match.group(1)), path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)

@@ -25,7 +25,8 @@ KEY = "sk_test_sandbox_lumen"
 OTHER_KEY = "sk_test_sandbox_otherbrand"
 OTHER_ACCOUNT = "acct_otherbrand000000"
 OTHER_STORE = "lumen-us"  # moved to a second account in the two-account copy of the world
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "stripe" / "fixtures3.json"
+# Stripe's official example objects, vendored from shared/specs (MIT, see the LICENSE beside it)
+FIXTURES = Path(__file__).resolve().parents[2] / "sandbox" / "emulators" / "specs" / "stripe" / "fixtures3.json"
 RESOURCES = ("charges", "refunds", "disputes", "balance_transactions", "payment_intents", "events")
 TABLES = {"charges": "charges", "refunds": "stripe_refunds", "disputes": "disputes",
           "balance_transactions": "balance_transactions", "payment_intents": "payment_intents", "events": "events"}

@@ -48,3 +48,28 @@ def test_failed_publish_leaves_serving_untouched(tmp_path: Path) -> None:
         publish(broken, serving)
     assert serving.read_bytes() == before
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_cleanup_is_not_fooled_by_a_reused_pid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A temp file left by a killed publish is removed even when a live process now has the same pid, because
+    that process started after the file was made; the temp file of a process that started before it is kept."""
+    import pipelines.publish as publishing
+
+    serving = tmp_path / "serving.duckdb"
+    stale = tmp_path / ".serving.prev.4242.tmp"
+    live = tmp_path / ".serving.4343.tmp.duckdb"
+    stale.write_text("left by a killed publish")
+    live.write_text("being written")
+    made = stale.stat().st_ctime
+    started = {4242: made + 120.0, 4343: made - 5.0}  # 4242 reused later; 4343 is the real writer
+
+    class FakeProcess:
+        def __init__(self, pid: int) -> None:
+            self.pid = pid
+
+        def create_time(self) -> float:
+            return started[self.pid]
+
+    monkeypatch.setattr(publishing.psutil, "Process", FakeProcess)
+    assert publishing.clean_stale_temp_files(serving) == [stale]
+    assert not stale.exists() and live.exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 import time
 import typing
@@ -24,8 +23,8 @@ from sandbox.world import payments
 from sandbox.world.generate import build_world
 from sandbox.world.sheets import write_sheets
 
-SPECS = Path(os.environ.get("LEAKWATCH_SPECS", "/work/shared/specs"))
-FIXTURES = SPECS / "stripe" / "fixtures3.json"
+# Stripe's official example objects, vendored from shared/specs (MIT, see the LICENSE beside it)
+FIXTURES = Path(payments.__file__).resolve().parents[1] / "emulators" / "specs" / "stripe" / "fixtures3.json"
 SEED = 11
 
 
