@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-KPI_COLUMNS = ["metric", "store_id", "period_start", "grain", "dimension", "dimension_value", "value"]
+from sandbox.ground_truth import KPI_COLUMNS
+
 SUPPORT_METRICS = [
     "first_response_hours_p50",
     "first_response_business_hours_p50",
