@@ -56,18 +56,25 @@ def sandbox() -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--defect", "defects", multiple=True, help="Plant a data defect (repeatable): unmapped_sku")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder (default var/sandbox)")
-@click.option("--shopify-port", default=8701, show_default=True, type=int)
-def sandbox_generate(preset: str, seed: int, defects: tuple[str, ...], out: Path | None, shopify_port: int) -> None:
+@click.option("--shopify-port", default=None, type=int, help="Shopify emulator port (default 8701)")
+@click.option("--free-ports", is_flag=True,
+              help="Point the config at free ports for every emulator (tests; several sandboxes side by side)")
+def sandbox_generate(preset: str, seed: int, defects: tuple[str, ...], out: Path | None, shopify_port: int | None,
+                     free_ports: bool) -> None:
     """Write the world, the ops sheets, ground_truth.duckdb and the sandbox connection config."""
     from sandbox.build import generate, write_config
+    from sandbox.emulators.server import EMULATORS
     from sandbox.world import load_world
 
     out = out or settings.sandbox_dir()
     click.echo(f"generating preset {preset!r} (seed {seed}) into {out} …")
     started = time.monotonic()
     summary = generate(preset, seed, out, defects)
-    if shopify_port != 8701:
-        write_config(load_world(out / "world"), out, ports={"shopify": shopify_port})
+    ports = {name: _free_port() for name in EMULATORS} if free_ports else {}
+    if shopify_port is not None:
+        ports["shopify"] = shopify_port
+    if ports:
+        write_config(load_world(out / "world"), out, ports=ports)
     click.echo(
         f"done in {time.monotonic() - started:.1f}s: {summary['stores']} stores, {summary['orders']} orders, "
         f"{summary['refunds']} refunds, clock {summary['as_of']}"
@@ -93,13 +100,17 @@ def sandbox_advance(days: float) -> None:
 @click.option("--shopify-port", default=None, type=int, help="Default: the port in the sandbox config (8701)")
 @click.option("--background", is_flag=True, help="Detach; write var/sandbox/emulators.pid")
 def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None:
-    """Serve the sandbox world over loopback HTTP: Shopify 8701, Stripe 8702, Re:amaze 8703, AfterShip 8704."""
-    from pipelines.sandbox_runtime import configured_shopify_port
+    """Serve the sandbox world over loopback HTTP on the config's ports (Shopify 8701, Stripe 8702, Re:amaze 8703,
+    AfterShip 8704 unless generated with --free-ports)."""
+    from pipelines.sandbox_runtime import configured_addresses
 
     world = settings.sandbox_dir() / "world"
     if not (world / "meta.json").exists():
         _fail(f"no sandbox world in {world}: run `leakwatch sandbox generate` first")
-    port = shopify_port or configured_shopify_port() or 8701
+    ports = {name: address[1] for name, address in configured_addresses().items()}
+    if shopify_port is not None:
+        ports["shopify"] = shopify_port
+    port = ports.get("shopify", 8701)
     if background:
         pidfile = settings.sandbox_dir() / "emulators.pid"
         logfile = settings.sandbox_dir() / "emulators.log"
@@ -112,7 +123,16 @@ def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None
     from sandbox.emulators.server import serve
 
     click.echo(f"serving {world} (Shopify: http://{host}:{port}/shops/<shop>/admin/api/2026-07/graphql.json)")
-    serve(world, host=host, shopify_port=port)
+    serve(world, host=host, **{f"{name}_port": p for name, p in ports.items()})
+
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @main.command("run")

@@ -13,16 +13,36 @@ log = logging.getLogger(__name__)
 _started: list = []  # handles of emulators this process started: they live as long as the process
 
 
-def _shopify_address() -> tuple[str, int] | None:
+def _first_url(section: dict, key: str) -> str | None:
+    """The base URL of a source section: `base_url`, or the first entry of its list `key` (shops, brands)."""
+    if section.get("base_url"):
+        return section["base_url"]
+    entries = section.get(key) or []
+    return entries[0].get("base_url") if entries else None
+
+
+# Where each emulator's address is in the sandbox config: source section and, for per-shop/brand lists, the list.
+_SOURCE_URLS = {"shopify": "shops", "stripe": "accounts", "reamaze": "brands", "aftership": ""}
+
+
+def configured_addresses() -> dict[str, tuple[str, int]]:
+    """(host, port) of every emulator the sandbox config points a source at."""
     path = settings.config_dir() / ".dlt" / "config.toml"
     if not path.exists():
-        return None
+        return {}
     with path.open("rb") as fh:
-        shops = tomllib.load(fh).get("sources", {}).get("shopify", {}).get("shops", [])
-    if not shops:
-        return None
-    url = urlparse(shops[0]["base_url"])
-    return url.hostname or "127.0.0.1", url.port or 80
+        sources = tomllib.load(fh).get("sources", {})
+    addresses = {}
+    for name, key in _SOURCE_URLS.items():
+        base_url = _first_url(sources.get(name, {}), key)
+        if base_url:
+            url = urlparse(base_url)
+            addresses[name] = (url.hostname or "127.0.0.1", url.port or 80)
+    return addresses
+
+
+def _shopify_address() -> tuple[str, int] | None:
+    return configured_addresses().get("shopify")
 
 
 def _listening(host: str, port: int) -> bool:
@@ -42,10 +62,6 @@ def ensure_emulators() -> None:
         return
     from sandbox.emulators.server import start_background_thread
 
-    log.info("starting sandbox emulators on %s:%s for %s", host, port, config.sandbox_world)
-    _started.append(start_background_thread(config.sandbox_world, host=host, shopify_port=port))
-
-
-def configured_shopify_port() -> int | None:
-    address = _shopify_address()
-    return address[1] if address else None
+    ports = {f"{name}_port": address[1] for name, address in configured_addresses().items()}
+    log.info("starting sandbox emulators on %s (%s) for %s", host, ports, config.sandbox_world)
+    _started.append(start_background_thread(config.sandbox_world, host=host, **ports))

@@ -8,8 +8,9 @@ import duckdb
 import pandas as pd
 
 KEYS = ["metric", "store_id", "period_start", "grain", "dimension", "dimension_value"]
-COUNT_METRICS = {"orders_paid"}
-MONEY_METRICS = {"net_revenue", "gross_profit", "refund_cost", "preventable_refund_cost"}
+# Counts must match exactly, money to the cent, everything else (rates, hours, days) to 1e-4.
+COUNT_METRICS = {"orders_paid", "dispute_count", "eligible_claim_parcels"}
+MONEY_METRICS = {"net_revenue", "gross_profit", "compensation_recovered"}
 MONEY_TOLERANCE = 0.005  # to the cent
 RATE_TOLERANCE = 0.0001
 
@@ -25,9 +26,9 @@ def _kpis(path: Path, table: str) -> pd.DataFrame:
 
 
 def tolerance(metric: str) -> float:
-    if metric in COUNT_METRICS:
+    if metric in COUNT_METRICS or metric.endswith("_count"):
         return 0.0
-    if metric in MONEY_METRICS:
+    if metric in MONEY_METRICS or metric.endswith("_cost"):
         return MONEY_TOLERANCE
     return RATE_TOLERANCE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Leakwatch, free_port
+from tests.conftest import Leakwatch
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def test_defect_is_caught_by_its_check(defect: str, tmp_path) -> None:
     check, severity, published = CASES[defect]
     leakwatch = Leakwatch(tmp_path / "var")
     generated = leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", defect,
-                          "--shopify-port", str(free_port()))
+                          "--free-ports")
     assert generated.returncode == 0, generated.stderr
     planted = generated.stdout.split(f"'{defect}': '")[1].split("'")[0]
     result = leakwatch("run")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import Leakwatch, free_port
+from tests.conftest import Leakwatch
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def _ok(result: subprocess.CompletedProcess) -> None:
 
 @pytest.fixture(scope="module")
 def published(leakwatch: Leakwatch) -> Leakwatch:
-    _ok(leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--shopify-port", str(free_port())))
+    _ok(leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--free-ports"))
     _ok(leakwatch("run"))
     return leakwatch
 
@@ -85,9 +85,8 @@ def test_readers_are_never_locked_out_while_a_run_writes(published: Leakwatch, t
 
 def test_unmapped_sku_blocks_publishing_and_names_the_sku(published: Leakwatch) -> None:
     before = published.serving.read_bytes()
-    port = free_port()
     generated = published("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", "unmapped_sku",
-                          "--shopify-port", str(port))
+                          "--free-ports")
     _ok(generated)
     sku = generated.stdout.split("'unmapped_sku': '")[1].split("'")[0]
     result = published("run")
