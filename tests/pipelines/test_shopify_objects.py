@@ -143,3 +143,27 @@ def test_second_run_reads_only_orders_updated_since_the_cursor_minus_the_lookbac
         assert window < len(mine) / 4, f"{store_id}: the window is a small part of the shop's orders"
         assert first.stats["stores"][store_id]["root_fields"]["orders"]["objects"] == 2 * len(
             before[before["store_id"] == store_id])
+
+
+def test_new_raw_tables_are_dagster_assets_feeding_their_staging_models(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LEAKWATCH_VAR", str(tmp_path_factory.mktemp("var")))
+    try:
+        from pipelines.run import ensure_dbt_manifest
+
+        ensure_dbt_manifest()
+        from dagster import AssetKey
+
+        from pipelines.definitions import defs
+
+        graph = defs.resolve_asset_graph()
+    finally:
+        patch.undo()
+    staging = {"fulfillments": "stg_shopify__fulfillments", "fulfillment_line_items": "stg_shopify__fulfillment_lines",
+               "product_variants": "stg_shopify__product_variants", "locations": "stg_shopify__locations"}
+    for table, model in staging.items():
+        raw = AssetKey(["raw_shopify", table])
+        assert raw in graph.get(AssetKey(["staging", model])).parent_keys, table
+        assert graph.get(raw).group_name == "sources_shopify"
