@@ -28,11 +28,16 @@ from dlt.common.typing import TDataItem
 from pipelines.sources.shopify.helpers import (
     ShopifyQueryError,
     graphql_url,
-    iter_connection,
     load_query,
+    post_graphql,
     search_since,
 )
 from pipelines.sources.shopify.settings import DEFAULT_START
+
+try:  # the cost-aware client (waits for the shop's query-cost bucket, retries THROTTLED) where it exists
+    from pipelines.sources.shopify.throttle import ShopifyClient as _CostAwareClient
+except ImportError:  # pragma: no cover - before the rate-limit work lands
+    _CostAwareClient = None
 
 FULFILLMENT_ORDERS_PAGE_SIZE = 10
 FULFILLMENTS_PER_ORDER = 5  # `fulfillments(first: 5)` in order_fulfillments.graphql
@@ -76,6 +81,30 @@ PRIMARY_KEYS: dict[str, str | tuple[str, ...]] = {
     "fulfillments": "id", "fulfillment_line_items": "id", "product_variants": "id",
     "locations": ("store_id", "id"),
 }
+
+
+class _PlainClient:
+    """Plain GraphQL calls (dlt's retrying `requests`), with the `query` method of the cost-aware client."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+
+    def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return post_graphql(self.url, self.token, query, variables or {})
+
+
+def _pages(shop: dict[str, str], token: str, api_version: str, query: str, root: str,
+           variables: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """The `nodes` of each page of the root connection `root`, following `pageInfo.endCursor`."""
+    url = graphql_url(shop["base_url"], api_version)
+    client = (_CostAwareClient or _PlainClient)(url, token)
+    after = None
+    while True:
+        connection = client.query(query, {**variables, "first": page_size, "after": after})[root]
+        yield connection["nodes"]
+        if not connection["pageInfo"]["hasNextPage"]:
+            return
+        after = connection["pageInfo"]["endCursor"]
 
 
 def _with_hints(table: str, rows: list[TDataItem]) -> Any:
@@ -152,11 +181,10 @@ def fulfillments(shops: list[dict[str, str]], access_tokens: dict[str, str], api
     for shop in shops:
         store_id = shop["store_id"]
         cursor = newest = state.get(store_id, DEFAULT_START)
-        url = graphql_url(shop["base_url"], api_version)
         # rows are yielded in batches, not per page: dlt computes a table schema per yielded item
         by_table: dict[str, list[TDataItem]] = {"fulfillments": [], "fulfillment_line_items": []}
-        for nodes in iter_connection(url, access_tokens[store_id], query, "orders",
-                                     {"query": search_since(cursor, lookback_seconds)}, page_size):
+        for nodes in _pages(shop, access_tokens[store_id], api_version, query, "orders",
+                            {"query": search_since(cursor, lookback_seconds)}, page_size):
             for node in nodes:
                 newest = max(newest, node["updatedAt"])
                 for table, row in flatten_fulfillments(node, store_id):
@@ -176,9 +204,8 @@ def product_variants(shops: list[dict[str, str]], access_tokens: dict[str, str],
     for shop in shops:
         store_id = shop["store_id"]
         cursor = newest = state.get(store_id, DEFAULT_START)
-        url = graphql_url(shop["base_url"], api_version)
-        for nodes in iter_connection(url, access_tokens[store_id], query, "productVariants",
-                                     {"query": search_since(cursor, lookback_seconds)}, page_size):
+        for nodes in _pages(shop, access_tokens[store_id], api_version, query, "productVariants",
+                            {"query": search_since(cursor, lookback_seconds)}, page_size):
             rows = [flatten_variant(node, store_id) for node in nodes]
             newest = max([newest, *(node["updatedAt"] for node in nodes)])
             if rows:
@@ -193,7 +220,6 @@ def locations(shops: list[dict[str, str]], access_tokens: dict[str, str], api_ve
     query = load_query("locations")
     for shop in shops:
         store_id = shop["store_id"]
-        url = graphql_url(shop["base_url"], api_version)
-        for nodes in iter_connection(url, access_tokens[store_id], query, "locations", {}, page_size):
+        for nodes in _pages(shop, access_tokens[store_id], api_version, query, "locations", {}, page_size):
             if nodes:
                 yield _with_hints("locations", [flatten_location(node, store_id) for node in nodes])
