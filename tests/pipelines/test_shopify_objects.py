@@ -167,3 +167,52 @@ def test_new_raw_tables_are_dagster_assets_feeding_their_staging_models(
         raw = AssetKey(["raw_shopify", table])
         assert raw in graph.get(AssetKey(["staging", model])).parent_keys, table
         assert graph.get(raw).group_name == "sources_shopify"
+
+
+def _requested_cost(selection_set: Any, parent: Any, variables: dict[str, int]) -> int:
+    """Shopify's documented requested cost of a selection: object 1 (+ its children), scalar/enum 0,
+    connection or sized list 2 + `first` × the cost of one node."""
+    import graphql
+
+    total = 0
+    for node in selection_set.selections:
+        field = parent.fields[node.name.value]
+        inner = graphql.get_named_type(field.type)
+        if not isinstance(inner, graphql.GraphQLObjectType) or node.name.value in ("pageInfo",):
+            continue
+        args = {a.name.value: a.value for a in node.arguments}
+        first = args.get("first")
+        size = (variables[first.name.value] if isinstance(first, graphql.VariableNode)
+                else int(first.value) if first is not None else None)
+        if inner.name.endswith("Connection"):
+            body = next(s for s in node.selection_set.selections if s.name.value in ("nodes", "edges"))
+            node_type = graphql.get_named_type(inner.fields["nodes"].type)
+            if body.name.value == "edges":
+                body = next(s for s in body.selection_set.selections if s.name.value == "node")
+            total += 2 + size * (1 + _requested_cost(body.selection_set, node_type, variables))
+        elif size is not None:
+            total += 2 + size * (1 + _requested_cost(node.selection_set, inner, variables))
+        else:
+            total += 1 + _requested_cost(node.selection_set, inner, variables)
+    return total
+
+
+@pytest.mark.parametrize("name,page_size,expected", [
+    ("order_fulfillments", "FULFILLMENT_ORDERS_PAGE_SIZE", 932),
+    ("product_variants", "VARIANTS_PAGE_SIZE", 202),
+    ("locations", "LOCATIONS_PAGE_SIZE", 102),
+])
+def test_object_queries_stay_under_shopifys_single_query_cost_limit(name: str, page_size: str, expected: int) -> None:
+    import graphql
+
+    from pipelines.sources.shopify import objects
+    from pipelines.sources.shopify.helpers import load_query
+    from sandbox.emulators.shopify_schema import shopify_schema
+
+    schema = shopify_schema()
+    document = graphql.parse(load_query(name))
+    assert not graphql.validate(schema, document)
+    (operation,) = document.definitions
+    cost = _requested_cost(operation.selection_set, schema.query_type, {"first": getattr(objects, page_size)})
+    assert cost == expected, "keep the cost noted in the .graphql file and objects.py in step"
+    assert cost <= 1000
