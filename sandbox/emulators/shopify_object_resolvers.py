@@ -17,7 +17,8 @@ Served:
 - `productVariants(first, after, …, query, sortKey: ID)` and `products(…)` with `query` on `id`,
   `created_at`, `updated_at`; `productVariant(id:)`, `product(id:)`. ProductVariant id, sku, price, title
   (`Default Title`), displayName, createdAt, updatedAt, product; Product id, title, handle, vendor (the
-  brand), productType (""), status (ACTIVE), createdAt, updatedAt, variants (connection).
+  brand), productType (""), status (ACTIVE), createdAt, updatedAt, variants (connection); `LineItem.variant`
+  (the shop's variant with the line's SKU).
 """
 
 from __future__ import annotations
@@ -317,6 +318,16 @@ def resolve_product_variants_of(product: Node, _info: GraphQLResolveInfo, **args
     return child_connection(rows, "variant_id", args, lambda r: variant_node(r, variants))
 
 
+def resolve_line_item_variant(item: Node, info: GraphQLResolveInfo) -> Node | None:
+    """LineItem.variant: the shop's variant with the line's SKU."""
+    ctx = _ctx(info)
+    table = ctx.world.variants.get(ctx.store.store_id)
+    if table is None or not item.get("sku"):
+        return None
+    positions = np.flatnonzero(table.cols["sku"] == item["sku"])
+    return variant_node(table.rows(positions[:1])[0], table) if positions.size else None
+
+
 CONNECTION_TYPES = ("FulfillmentLineItemConnection", "LocationConnection", "ProductVariantConnection",
                     "ProductConnection")
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
@@ -335,6 +346,7 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "product"): resolve_product,
     ("ProductVariant", "product"): resolve_variant_product,
     ("Product", "variants"): resolve_product_variants_of,
+    ("LineItem", "variant"): resolve_line_item_variant,
 }
 
 

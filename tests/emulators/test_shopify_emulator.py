@@ -619,6 +619,7 @@ query Catalog($first: Int!, $after: String, $query: String) {
   }
 }
 """
+LINE_VARIANTS = "{ orders(first: 20) { nodes { lineItems(first: 10) { nodes { sku variant { sku price } } } } } }"
 
 
 def _walk_fulfillments(shop: Shop) -> list[dict[str, Any]]:
@@ -634,7 +635,7 @@ def _walk_fulfillments(shop: Shop) -> list[dict[str, Any]]:
 
 
 def test_object_queries_validate_against_the_real_schema() -> None:
-    assert _is_valid(FULFILLMENTS) and _is_valid(CATALOG)
+    assert _is_valid(FULFILLMENTS) and _is_valid(CATALOG) and _is_valid(LINE_VARIANTS)
 
 
 def test_fulfillments_of_every_order_equal_the_world(shop: Shop, tables: dict[str, pd.DataFrame],
@@ -710,6 +711,11 @@ def test_variants_are_the_brand_catalog_priced_like_order_lines(shop: Shop, tabl
     lines = tables["line_items"][tables["line_items"]["order_id"].isin(_store_orders(tables, store.name)["order_id"])]
     assert len(lines) > 0
     assert all(price[sku] == f"{cents / 100:.2f}" for sku, cents in zip(lines["sku"], lines["unit_price_cents"]))
+    body = shop.gql(LINE_VARIANTS)
+    assert "errors" not in body
+    served_lines = [line for order in body["data"]["orders"]["nodes"] for line in order["lineItems"]["nodes"]]
+    assert served_lines and all(line["variant"]["sku"] == line["sku"] and line["variant"]["price"] == price[line["sku"]]
+                                for line in served_lines)
     later = shop.gql(CATALOG, {"first": 5, "query": f"updated_at:>'{variants[0]['updatedAt']}'"})
     assert later["data"]["productVariants"]["nodes"] == []
 
