@@ -33,7 +33,8 @@ Every other field of the real schema resolves to null when nullable and to a Gra
 for non-nullable field ...") when not. Not emulated: `extensions.cost` / throttling, the 60-day order window of
 apps without `read_all_orders`, REST endpoints.
 
-Also: `GET /__stats` (counters per store and root field) and `POST /__stats/reset`.
+Also: `GET /__stats` (shared counters, `sandbox.emulators.stats`: per root field and per store), `POST /__stats`
+and the fault injection of `sandbox.emulators.faults` (`/__control`; off by default).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.emulators.fast_execution import FastExecutionContext
+from sandbox.emulators.faults import install as install_faults
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
@@ -178,18 +180,8 @@ def create_app(world_dir: Path) -> Starlette:
         stats.record_response(200, store.store_id)
         return _json(body, headers={"X-Shopify-API-Version": request.path_params["version"]})
 
-    async def stats_endpoint(_request: Request) -> Response:
-        return _json(stats.snapshot())
-
-    async def stats_reset(_request: Request) -> Response:
-        stats.reset()
-        return _json({"ok": True})
-
-    app = Starlette(routes=[
-        Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"]),
-        Route("/__stats", stats_endpoint, methods=["GET"]),
-        Route("/__stats/reset", stats_reset, methods=["POST"]),
-    ])
+    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
     app.state.world_cache = cache
     app.state.stats = stats
+    install_faults(app, "shopify", Path(world_dir), stats)
     return app
