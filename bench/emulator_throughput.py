@@ -57,8 +57,8 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def _wait(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
+def _wait(url: str, deadline: float, server: subprocess.Popen) -> None:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             httpx.get(url, timeout=1)
             return
@@ -142,9 +142,10 @@ def measure(preset: str) -> list[dict]:
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(world_dir), *map(str, ports)], cwd=ROOT)
         try:
             bases = {name: f"http://127.0.0.1:{port}" for name, port in zip(WALKS, ports, strict=True)}
-            deadline = time.monotonic() + 120
+            started = time.monotonic()
             for base in bases.values():
-                _wait(f"{base}/__stats", deadline)
+                _wait(f"{base}/__stats", started + 900, server)
+            print(f"{preset}: emulators loaded the world in {time.monotonic() - started:.0f} s", flush=True)
             rows = []
             with httpx.Client(timeout=120) as http:
                 for run, (name, (objects, walk)) in [(r, item) for r in (1, 2) for item in WALKS.items()]:
@@ -165,13 +166,17 @@ def measure(preset: str) -> list[dict]:
 
 
 def main(presets: list[str]) -> None:
+    load_before = os.getloadavg()[0]
     rows = [row for preset in presets for row in measure(preset)]
+    load_after = os.getloadavg()[0]
     lines = [
         "# Emulator throughput (raw httpx page-walk, emulators in a separate process)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
         f"Python {platform.python_version()}), command: `uv run python bench/emulator_throughput.py "
         f"{' '.join(presets)}` (seed {SEED}). Goal: {GOAL_OBJECTS_PER_S:,} objects/s over the four walks.",
+        f"1-minute load average {load_before:.1f} before, {load_after:.1f} after (other jobs share the machine: "
+        "compare runs only at similar load).",
         "",
         "| preset | walk | API | objects | count | pages | time (s) | objects/s |",
         "|---|---|---|---|---|---|---|---|",
