@@ -15,13 +15,13 @@ Off by default. Settings per API (`FaultConfig`, every rate a share 0..1 of requ
 | `drift_breaking` | records whose field changes type (adapter `break_record`: e.g. Stripe `amount` int → object) |
 
 Where settings come from (later wins, key by key): the world's `meta.json` `"faults": {"<api>": {...}}` (what
-`leakwatch sandbox generate --defect duplicate_records|schema_drift` writes; re-read when meta.json changes), the
-environment variable `LEAKWATCH_EMULATOR_FAULTS` (JSON of the same shape, read when the app is created), and the
-control endpoint of each emulator: `GET /__control` shows the settings, where they came from and how many faults
-were injected; `POST /__control` with a JSON object sets settings (`{"rate_limit": 0.2, "seed": 3}`),
-`{"reset": true}` drops what was set there (and the counters), `{"reset_stats": true}` zeroes `/__stats`.
-`GET /__stats` shows the shared request counters (`sandbox.emulators.stats`), `POST /__stats` (or
-`/__stats/reset`) zeroes them.
+`leakwatch sandbox generate --defect duplicate_records|schema_drift` writes; re-read within half a second when
+meta.json changes), the environment variable `LEAKWATCH_EMULATOR_FAULTS` (JSON of the same shape, read when the
+app is created), and the control endpoint of each emulator. `GET /__control` shows the settings, where they
+came from and how many faults were injected. `POST /__control` with a JSON object sets settings
+(`{"rate_limit": 0.2, "seed": 3}`); `{"reset": true}` drops what was set there (and the counters);
+`{"reset_stats": true}` zeroes `/__stats`. `GET /__stats` shows the shared request counters
+(`sandbox.emulators.stats`); `POST /__stats` (or `/__stats/reset`) zeroes them.
 
 Determinism: a request-level decision (429, 5xx, delay, truncation) hashes (seed, API, fault, the request's method,
 path, query and body, and how many times that same request was seen before): the same request sequence gets the
@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, fields, replace
@@ -59,6 +60,7 @@ ADDITIVE_VALUE = {"note": "unknown field added by the emulator's additive schema
 CONTROL_PATH = "/__control"
 STATS_PATHS = frozenset({"/__stats", "/__stats/reset"})
 MEMORY_PAGES = 4096
+META_CHECK_SECONDS = 0.5  # meta.json is looked at no more often than this
 MAX_SEEN_KEYS = 200_000
 INCOMPLETE_MESSAGE = "ASGI callable returned without completing response."
 
@@ -385,8 +387,6 @@ class AfterShipAdapter(Adapter):
     name = "aftership"
 
     def rate_limited(self, config: FaultConfig) -> tuple[int, dict[str, str], Any]:
-        import time
-
         headers = {"Retry-After": _retry_after(config), "X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
                    "X-RateLimit-Reset": str(int(time.time() + max(config.retry_after, 1)))}
         body = {"meta": {"code": 429, "message": "You have exceeded the API call rate limit.",
@@ -460,6 +460,7 @@ class Faults:
         self.injected: Counter[str] = Counter()
         self._seen: Counter[str] = Counter()
         self._pages: OrderedDict[str, list[Any]] = OrderedDict()
+        self._checked = 0.0
         self._refresh(force=True)
 
     # settings
@@ -474,6 +475,10 @@ class Faults:
         return settings if isinstance(settings, dict) else {}
 
     def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < META_CHECK_SECONDS:
+            return
+        self._checked = now
         stamp = None
         if self.world_dir is not None:
             try:
