@@ -36,9 +36,11 @@ docs: setup ## dbt docs (catalog needs a built warehouse: run `make demo` first)
 
 bench: setup ## Benchmarks (not part of make test); results in bench/results/
 	$(RUN) python bench/sandbox_generation.py tiny small demo large
+	$(RUN) python bench/emulator_throughput.py demo
 
 bench-small: setup ## Quick benchmark variant (< 3 min)
 	$(RUN) python bench/sandbox_generation.py tiny small
+	$(RUN) python bench/emulator_throughput.py small
 
 sandbox-stop: ## Stop emulators started with `leakwatch sandbox serve --background`
 	@test -f var/sandbox/emulators.pid && kill "$$(cat var/sandbox/emulators.pid)" && rm var/sandbox/emulators.pid || echo "no background emulators"

@@ -11,7 +11,7 @@ from sandbox.world import World, load_world, world_at
 from sandbox.world.generate import build_world, write_meta, write_world
 from sandbox.world.sheets import area_sheets, fx_rates, write_sheets
 
-DEFECTS = ("unmapped_sku", "missing_fx", "stale_store")
+DEFECTS = ("unmapped_sku", "missing_fx", "stale_store", "duplicate_records", "schema_drift")
 STALE_HOURS = 72
 
 
@@ -129,6 +129,29 @@ def stale_store(world: World) -> str:
     return store_id
 
 
+def _plant_faults(world: World, settings: dict[str, dict[str, float]]) -> None:
+    """Record emulator faults in meta (`faults`, see sandbox.emulators.faults), seeded by the sandbox seed."""
+    faults = world.meta.setdefault("faults", {})
+    for api, values in settings.items():
+        faults.setdefault(api, {}).update({"seed": int(world.meta["seed"]), **values})
+
+
+def duplicate_records(world: World) -> str:
+    """Webhook-style duplicates: every follow-up page of Shopify orders and of Stripe lists (charges, refunds…)
+    starts with the last record of the page before, so a page-walk receives those records twice."""
+    apis = ["shopify", *(["stripe"] if "payments" in world.areas else [])]
+    _plant_faults(world, {api: {"duplicates": 1.0} for api in apis})
+    return ", ".join(apis)
+
+
+def schema_drift(world: World) -> str:
+    """A breaking drift on one source: Stripe's `amount` (integer cents) becomes an object `{value, currency}`
+    on every object that has one (Shopify's MoneyV2 `amount` string → object when there is no payments area)."""
+    api = "stripe" if "payments" in world.areas else "shopify"
+    _plant_faults(world, {api: {"drift_breaking": 1.0}})
+    return api
+
+
 def _toml_list(rows: list[str]) -> str:
     return "[\n" + "".join(f"    {row},\n" for row in rows) + "]"
 
@@ -235,6 +258,10 @@ def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = (
     planted: dict[str, str] = {}
     if "stale_store" in defects:
         planted["stale_store"] = stale_store(world)
+    if "duplicate_records" in defects:
+        planted["duplicate_records"] = duplicate_records(world)
+    if "schema_drift" in defects:
+        planted["schema_drift"] = schema_drift(world)
     write_world(world, out_dir / "world")
     sheets_dir = write_sheets(world, out_dir / "sheets")
     if "unmapped_sku" in defects:
