@@ -555,10 +555,6 @@ def _returns_frame(ctx: _Ctx) -> pd.DataFrame:
     return ret
 
 
-def _p50(values: pd.Series) -> float | None:
-    return float(np.percentile(values.to_numpy(dtype=float), 50, method="linear")) if len(values) else None
-
-
 def compute_kpis_and_tables(world: Any, sheets_dir: Path) -> dict[str, pd.DataFrame]:
     """`kpis` rows of area `leaks` plus the truth tables (leak events, lines, leakage by dimension, fixes …)."""
     ctx = _Ctx(world, sheets_dir)
@@ -606,60 +602,64 @@ def _event_table(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def _kpi_rows(ev: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame, returns: pd.DataFrame) -> list[tuple]:
-    """Per store × month and portfolio: full gross profit, refund/leak cost, §5 counts, §10 returns."""
-    keys = set(zip(orders["store_id"], orders["period_start"])) | set(zip(ev["store_id"], ev["period_start"])) \
-        | set(zip(returns["store_id"], returns["period_start"]))
+    """Per store × month and portfolio (pooled): full gross profit, refund/leak cost, §5 counts, §10 returns.
+
+    Rows exist for every store-month with a paid order, a leak event or a processed return; vectorised per level.
+    """
+    ev = ev.assign(
+        prevent=np.where(ev["preventable"].astype(bool), ev["leak_cost"], 0),
+        covered=np.where(ev["cause_source"] != "unknown", ev["leak_cost"], 0),
+        tagged=np.where(ev["cause_source"] == "tagged", ev["leak_cost"], 0),
+        resolved=ev["resolution"].notna().astype(int),
+        compliant_n=ev["compliant"].fillna(False).astype(bool).astype(int),
+        cbc=ev["cash_before_credit"].astype(int), olu=ev["over_limit_unapproved"].astype(int))
+    returns = returns.assign(exchange=(returns["outcome"] == "exchange").astype(int),
+                             refund=(returns["outcome"] == "refund").astype(int))
     rows: list[tuple] = []
-    gp = orders.groupby(["store_id", "period_start"])["gross_profit"].sum()
-    gp_all = orders.groupby("period_start")["gross_profit"].sum()
-    ev_by = {k: g for k, g in ev.groupby(["store_id", "period_start"])}
-    ev_all = {k: g for k, g in ev.groupby("period_start")}
-    ln_by = {k: g for k, g in lines.groupby(["store_id", "period_start"])}
-    ln_all = {k: g for k, g in lines.groupby("period_start")}
-    rt_by = {k: g for k, g in returns.groupby(["store_id", "period_start"])}
-    rt_all = {k: g for k, g in returns.groupby("period_start")}
-    empty_ev, empty_ln, empty_rt = ev.iloc[0:0], lines.iloc[0:0], returns.iloc[0:0]
-    for store_id, month in sorted(keys):
-        rows += _bucket(store_id, month, int(gp.get((store_id, month), 0)), ev_by.get((store_id, month), empty_ev),
-                        ln_by.get((store_id, month), empty_ln), rt_by.get((store_id, month), empty_rt))
-    for month in sorted({m for _, m in keys}):
-        rows += _bucket(None, month, int(gp_all.get(month, 0)), ev_all.get(month, empty_ev),
-                        ln_all.get(month, empty_ln), rt_all.get(month, empty_rt))
+    for keys in (["store_id", "period_start"], ["period_start"]):
+        gp = orders.groupby(keys)["gross_profit"].sum()
+        agg = ev.groupby(keys)[["leak_cost", "prevent", "covered", "tagged", "resolved", "compliant_n", "cbc",
+                                "olu"]].sum()
+        rt = returns.groupby(keys).agg(p50=("cycle_days", "median"), exchange=("exchange", "sum"),
+                                       refund=("refund", "sum"))
+        index = gp.index.union(agg.index).union(rt.index)
+        gp, agg, rt = gp.reindex(index, fill_value=0), agg.reindex(index, fill_value=0), rt.reindex(index)
+        for key in index:
+            store_id, month = (key if len(keys) == 2 else (None, key))
+            g, a, r = int(gp[key]), agg.loc[key], rt.loc[key]
+            total = int(a["leak_cost"])
+            exch, refd = (0, 0) if pd.isna(r["exchange"]) else (int(r["exchange"]), int(r["refund"]))
+            values = [
+                ("gross_profit", g / 100), ("refund_cost", total / 100),
+                ("refund_cost_pct_of_profit", _rate(total, g)),
+                ("preventable_refund_cost", int(a["prevent"]) / 100),
+                ("preventable_share", _rate(int(a["prevent"]), total)),
+                ("cause_coverage", _rate(int(a["covered"]), total)), ("tagged_share", _rate(int(a["tagged"]), total)),
+                ("matrix_compliance_rate", _rate(int(a["compliant_n"]), int(a["resolved"]))),
+                ("cash_before_credit_count", float(a["cbc"])), ("over_limit_unapproved_count", float(a["olu"])),
+                ("return_cycle_days_p50", None if pd.isna(r["p50"]) else float(r["p50"])),
+                ("exchange_share", _rate(exch, exch + refd)),
+            ]
+            rows += [(metric, store_id, month, "month", None, None, value) for metric, value in values]
+        cause = ev.groupby([*keys, "cause"])["leak_cost"].sum()
+        for key, cents in cause.items():
+            *k, value = key
+            store_id, month = (k[0], k[1]) if len(keys) == 2 else (None, k[0])
+            rows.append(("refund_cost", store_id, month, "month", "cause", value, int(cents) / 100))
+            rows.append(("refund_cost_pct_of_profit", store_id, month, "month", "cause", value,
+                         _rate(int(cents), int(gp[tuple(k) if len(keys) == 2 else k[0]]))))
+        p50 = returns.groupby([*keys, "returns_provider"])["cycle_days"].median()
+        for key, days in p50.items():
+            *k, value = key
+            store_id, month = (k[0], k[1]) if len(keys) == 2 else (None, k[0])
+            rows.append(("return_cycle_days_p50", store_id, month, "month", "returns_provider", value, float(days)))
+        for dim in KPI_DIMENSIONS:
+            cost = lines.groupby([*keys, dim])["leak_cost"].sum()
+            for key, cents in cost.items():
+                *k, value = key
+                store_id, month = (k[0], k[1]) if len(keys) == 2 else (None, k[0])
+                rows.append(("leak_cost", store_id, month, "month", dim, value, round(float(cents)) / 100))
     return rows
-
-
-def _bucket(store_id: str | None, month: date, gross_profit: int, ev: pd.DataFrame, lines: pd.DataFrame,
-            returns: pd.DataFrame) -> list[tuple]:
-    total = int(ev["leak_cost"].sum())
-    prevent = int(ev.loc[ev["preventable"].astype(bool), "leak_cost"].sum())
-    covered = int(ev.loc[ev["cause_source"] != "unknown", "leak_cost"].sum())
-    tagged = int(ev.loc[ev["cause_source"] == "tagged", "leak_cost"].sum())
-    resolved = ev[ev["resolution"].notna()]
-    exchanges = int((returns["outcome"] == "exchange").sum())
-    refunds = int((returns["outcome"] == "refund").sum())
-    values: list[tuple[str, str | None, str | None, float | None]] = [
-        ("gross_profit", None, None, gross_profit / 100),
-        ("refund_cost", None, None, total / 100),
-        ("refund_cost_pct_of_profit", None, None, _rate(total, gross_profit)),
-        ("preventable_refund_cost", None, None, prevent / 100),
-        ("preventable_share", None, None, _rate(prevent, total)),
-        ("cause_coverage", None, None, _rate(covered, total)),
-        ("tagged_share", None, None, _rate(tagged, total)),
-        ("matrix_compliance_rate", None, None, _rate(int(resolved["compliant"].astype(bool).sum()), len(resolved))),
-        ("cash_before_credit_count", None, None, float(ev["cash_before_credit"].astype(bool).sum())),
-        ("over_limit_unapproved_count", None, None, float(ev["over_limit_unapproved"].astype(bool).sum())),
-        ("return_cycle_days_p50", None, None, _p50(returns["cycle_days"])),
-        ("exchange_share", None, None, _rate(exchanges, exchanges + refunds)),
-    ]
-    for cause, cents in sorted(ev.groupby("cause")["leak_cost"].sum().items()):
-        values.append(("refund_cost", "cause", cause, int(cents) / 100))
-        values.append(("refund_cost_pct_of_profit", "cause", cause, _rate(int(cents), gross_profit)))
-    for provider, group in sorted(returns.groupby("returns_provider")):
-        values.append(("return_cycle_days_p50", "returns_provider", provider, _p50(group["cycle_days"])))
-    for dim in KPI_DIMENSIONS:
-        for value, cents in sorted(lines.groupby(dim)["leak_cost"].sum().items()):
-            values.append(("leak_cost", dim, value, round(float(cents)) / 100))
-    return [(metric, store_id, month, "month", dim, val, v) for metric, dim, val, v in values]
 
 
 # --------------------------------------------------------------------------------------------------- §4 tables
