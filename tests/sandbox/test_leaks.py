@@ -213,3 +213,23 @@ def test_every_metric_of_metrics_13_is_in_the_demo_ground_truth(tmp_path_factory
     assert not trivial, f"metrics with only NULL or zero values: {trivial}"
     dims = set(rows.loc[rows["metric"] == "leak_cost", "dimension"].dropna())
     assert LEAK_COST_DIMENSIONS <= dims, dims
+
+
+def test_cancel_reason_is_the_last_inference_channel(tiny: Path) -> None:
+    """An order cancelled for INVENTORY / FRAUD gives its otherwise unknown leak events that cause (inferred)."""
+    from sandbox.ground_truth_leaks import compute_kpis_and_tables
+
+    before = _sql(tiny, "select event_id, order_id from leak_events_full where cause_source = 'unknown' "
+                        "and event_type = 'refund' order by event_id").drop_duplicates("order_id", keep=False)
+    assert len(before) >= 2
+    world = load_world(tiny / "world")
+    inventory, fraud = int(before["order_id"].iloc[0]), int(before["order_id"].iloc[1])
+    orders = world.orders.set_index("order_id")
+    orders.loc[[inventory, fraud], "cancelled_at"] = orders.loc[[inventory, fraud], "created_at"]
+    orders.loc[inventory, "cancel_reason"] = "INVENTORY"
+    orders.loc[fraud, "cancel_reason"] = "FRAUD"
+    world.orders = orders.reset_index()
+    events = compute_kpis_and_tables(world, tiny / "sheets")["leak_events_full"].set_index("event_id")
+    first, second = before["event_id"].iloc[0], before["event_id"].iloc[1]
+    assert events.loc[first, "cause"] == "out_of_stock" and events.loc[second, "cause"] == "fraud"
+    assert events.loc[first, "cause_source"] == events.loc[second, "cause_source"] == "inferred"
