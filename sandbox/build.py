@@ -37,11 +37,19 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     return compute_kpis(world, world.areas["payments"], sheets_dir)
 
 
-AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
+def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_leaks import compute_kpis
+
+    return compute_kpis(world, sheets_dir)
+
+
+AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis,
+                     "leaks": _leaks_kpis}
 WAREHOUSE_METRICS: dict[str, set[str]] = {
     "support": set(),
     "fulfilment": set(),
     "payments": set(),
+    "leaks": set(),
 }
 
 
