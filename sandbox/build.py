@@ -37,15 +37,22 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     return compute_kpis(world, world.areas["payments"], sheets_dir)
 
 
+<<<<<<< HEAD
 def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     from sandbox.ground_truth_leaks import compute_kpis
+=======
+def _quality_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_quality import compute_kpis
+>>>>>>> wt/gate
 
     return compute_kpis(world, sheets_dir)
 
 
 AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis,
-                     "leaks": _leaks_kpis}
+                     "leaks": _leaks_kpis, "quality": _quality_kpis}
+CORE_AREAS = {"quality"}  # computed for every world (the others only when the world simulates that area)
 WAREHOUSE_METRICS: dict[str, set[str]] = {
+    "quality": {"data_completeness"},
     "support": set(),
     "fulfilment": set(),
     "payments": set(),
@@ -69,7 +76,7 @@ def write_area_ground_truth(world: World, sheets_dir: Path, path: Path) -> int:
     import duckdb
 
     frames = [kpis(world, sheets_dir).assign(_area=area)
-              for area, kpis in AREA_GROUND_TRUTH.items() if area in world.areas]
+              for area, kpis in AREA_GROUND_TRUTH.items() if area in world.areas or area in CORE_AREAS]
     if not frames:
         return 0
     rows = pd.concat(frames, ignore_index=True)
