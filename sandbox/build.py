@@ -37,13 +37,14 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     return compute_kpis(world, world.areas["payments"], sheets_dir)
 
 
-<<<<<<< HEAD
 def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     from sandbox.ground_truth_leaks import compute_kpis
-=======
+
+    return compute_kpis(world, sheets_dir)
+
+
 def _quality_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     from sandbox.ground_truth_quality import compute_kpis
->>>>>>> wt/gate
 
     return compute_kpis(world, sheets_dir)
 
