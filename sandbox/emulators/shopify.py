@@ -30,8 +30,12 @@ Served (for the store named by `{shop}` only, and only what exists at the clock 
 - Connections: edges { cursor node }, nodes, pageInfo { hasNextPage hasPreviousPage startCursor endCursor }.
   `first` or `last` is required and at most 250; cursors are opaque (see `shopify_paging`).
 Every other field of the real schema resolves to null when nullable and to a GraphQL error ("Cannot return null
-for non-nullable field ...") when not. Not emulated: `extensions.cost` / throttling, the 60-day order window of
-apps without `read_all_orders`, REST endpoints.
+for non-nullable field ...") when not. Not emulated: the 60-day order window of apps without `read_all_orders`,
+REST endpoints.
+
+Query cost and throttling: every answer carries `extensions.cost`; over-limit queries get MAX_COST_EXCEEDED and a
+drained shop bucket THROTTLED (see `shopify_cost`). Bulk operations (`bulkOperationRunQuery`, the only mutation
+served, `currentBulkOperation`, `bulkOperation`, `node` of a BulkOperation, the JSONL file): see `shopify_bulk`.
 
 Also: `GET /__stats` (counters per store and root field) and `POST /__stats/reset`.
 """
@@ -52,6 +56,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.emulators.fast_execution import FastExecutionContext
+from sandbox.emulators.shopify_bulk import (
+    BULK_PATH,
+    BulkContext,
+    BulkOperations,
+    BulkTimings,
+    attach_bulk_resolvers,
+    only_bulk_mutations,
+)
+from sandbox.emulators.shopify_cost import STANDARD_BUCKET_SIZE, STANDARD_RESTORE_RATE, QueryCostLimiter
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
@@ -72,6 +85,7 @@ def served_schema() -> tuple[graphql.GraphQLSchema, frozenset[str]]:
     """The shared schema with resolvers attached, and the orders search fields it documents."""
     schema = shopify_schema()
     attach_resolvers(schema)
+    attach_bulk_resolvers(schema)
     return schema, order_search_fields(schema)
 
 
@@ -132,7 +146,8 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
     prepared = prepare(query)
     if prepared.document is None:
         return {"errors": list(prepared.errors)}
-    if _is_mutation(prepared.document, operation_name):
+    if _is_mutation(prepared.document, operation_name) and not only_bulk_mutations(prepared.document,
+                                                                                   operation_name):
         return {"errors": [{"message": MUTATIONS_UNSUPPORTED}]}
     schema, _ = served_schema()
     result = graphql.execute(schema, prepared.document, root_value={}, context_value=ctx,
@@ -148,12 +163,19 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
     return body
 
 
-def create_app(world_dir: Path) -> Starlette:
-    """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes)."""
+def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
+               restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None) -> Starlette:
+    """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes).
+
+    `bucket_size`/`restore_rate` set every shop's query-cost bucket (`shopify_cost`; standard plan by default),
+    `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`).
+    """
     cache = WorldCache(Path(world_dir), ShopifyWorld.load)
     cache.get()
     served_schema()
     stats = Stats()
+    limiter = QueryCostLimiter(bucket_size, restore_rate)
+    bulk = BulkOperations(lambda: served_schema()[0], bulk_timings)
 
     async def graphql_endpoint(request: Request) -> Response:
         world = cache.get()
@@ -168,15 +190,25 @@ def create_app(world_dir: Path) -> Starlette:
         if query is None:
             stats.record_response(400, store.store_id)
             return _json(MISSING_QUERY, 400)
-        ctx = RequestContext(
+        ctx = BulkContext(
             world=world,
             store=store,
             record=lambda name, n: stats.record_field(store.store_id, name, n),
             order_search_fields=served_schema()[1],
+            bulk=bulk,
+            base_url=str(request.base_url),
         )
-        body = execute(ctx, query, variables, operation)
+        body = limiter.run(store.store_id, served_schema()[0], query, prepare(query).document, variables, operation,
+                           lambda: execute(ctx, query, variables, operation))
         stats.record_response(200, store.store_id)
         return _json(body, headers={"X-Shopify-API-Version": request.path_params["version"]})
+
+    async def bulk_result(request: Request) -> Response:
+        store = cache.get().stores.get(request.path_params["shop"])
+        payload = None if store is None else bulk.payload(store.shop, request.path_params["op_id"])
+        if payload is None:
+            return _json(NOT_FOUND, 404)
+        return Response(payload, media_type="application/jsonl")
 
     async def stats_endpoint(_request: Request) -> Response:
         return _json(stats.snapshot())
@@ -188,8 +220,11 @@ def create_app(world_dir: Path) -> Starlette:
     app = Starlette(routes=[
         Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"]),
         Route("/__stats", stats_endpoint, methods=["GET"]),
+        Route(BULK_PATH.replace("{op_id}", "{op_id:int}"), bulk_result, methods=["GET"]),
         Route("/__stats/reset", stats_reset, methods=["POST"]),
     ])
     app.state.world_cache = cache
     app.state.stats = stats
+    app.state.cost_limiter = limiter
+    app.state.bulk_operations = bulk
     return app
