@@ -42,6 +42,8 @@ Also: `GET /__stats` (counters per store and root field) and `POST /__stats/rese
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -164,17 +166,18 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
 
 
 def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
-               restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None) -> Starlette:
+               restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None,
+               clock: Callable[[], float] = time.monotonic) -> Starlette:
     """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes).
 
     `bucket_size`/`restore_rate` set every shop's query-cost bucket (`shopify_cost`; standard plan by default),
-    `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`).
+    `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`); `clock` drives the buckets.
     """
     cache = WorldCache(Path(world_dir), ShopifyWorld.load)
     cache.get()
     served_schema()
     stats = Stats()
-    limiter = QueryCostLimiter(bucket_size, restore_rate)
+    limiter = QueryCostLimiter(bucket_size, restore_rate, clock=clock)
     bulk = BulkOperations(lambda: served_schema()[0], bulk_timings)
 
     async def graphql_endpoint(request: Request) -> Response:

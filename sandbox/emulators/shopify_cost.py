@@ -260,6 +260,7 @@ class QueryCostLimiter:
         self._lock = threading.Lock()
         self._buckets: dict[str, LeakyBucket] = {}
         self._requested: dict[tuple[str, bytes, str | None], int | None] = {}
+        self.throttled: dict[str, int] = {}  # THROTTLED answers per shop (for tests and /__stats readers)
 
     def bucket(self, shop: str) -> LeakyBucket:
         with self._lock:
@@ -298,6 +299,7 @@ class QueryCostLimiter:
         with self._lock:
             admitted = bucket.take(requested)
         if not admitted:
+            self.throttled[shop] = self.throttled.get(shop, 0) + 1
             return {"errors": [{"message": "Throttled",
                                 "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC}}],
                     "extensions": {"cost": self._cost(requested, None, bucket)}}
