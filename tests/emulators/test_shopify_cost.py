@@ -50,6 +50,7 @@ def test_every_query_of_the_source_stays_under_the_single_query_limit() -> None:
         (source_queries.REFUNDS_QUERY, {"ids": ["x"], "refunds": 17}),
     ]
     for query, variables in checks:
+        assert graphql.validate(shopify_schema(), graphql.parse(query)) == []
         cost = _cost(query, variables)
         assert cost is not None and cost <= 1000, (query[:40], cost)
     assert _cost(source_queries.ORDERS_PAGE, {"first": source_queries.PAGE_ORDERS + 2}) > 1000, \
