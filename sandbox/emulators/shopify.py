@@ -42,6 +42,7 @@ Also: `GET /__stats` (counters per store and root field) and `POST /__stats/rese
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ NOT_FOUND = {"errors": "Not Found"}
 UNAUTHORIZED = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 MISSING_QUERY = {"errors": {"query": "Required parameter missing or invalid"}}
 MUTATIONS_UNSUPPORTED = "emulator: mutations are not supported"
+COST_LIMITS_ENV = "LEAKWATCH_SHOPIFY_COST_LIMITS"
 
 
 @lru_cache(maxsize=1)
@@ -167,17 +169,21 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
 
 def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
                restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None,
-               clock: Callable[[], float] = time.monotonic) -> Starlette:
+               clock: Callable[[], float] = time.monotonic, cost_limits: bool | None = None) -> Starlette:
     """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes).
 
     `bucket_size`/`restore_rate` set every shop's query-cost bucket (`shopify_cost`; standard plan by default),
     `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`); `clock` drives the buckets.
+    `cost_limits=False` (or env `LEAKWATCH_SHOPIFY_COST_LIMITS=off` when not given) still reports every cost but
+    refuses nothing (for tests of shapes that send queries Shopify would call too costly).
     """
     cache = WorldCache(Path(world_dir), ShopifyWorld.load)
     cache.get()
     served_schema()
     stats = Stats()
-    limiter = QueryCostLimiter(bucket_size, restore_rate, clock=clock)
+    if cost_limits is None:
+        cost_limits = os.environ.get(COST_LIMITS_ENV, "on").lower() not in {"off", "0", "false"}
+    limiter = QueryCostLimiter(bucket_size, restore_rate, clock=clock, enforce=cost_limits)
     bulk = BulkOperations(lambda: served_schema()[0], bulk_timings)
 
     async def graphql_endpoint(request: Request) -> Response:

@@ -380,6 +380,11 @@ class BulkOperations:
         return op if op is not None and op.shop == shop else None
 
     def current(self, shop: str) -> BulkOperation | None:
+        """The shop's newest operation."""
+        with self._lock:
+            return self._newest(shop)
+
+    def _newest(self, shop: str) -> BulkOperation | None:
         ops = [op for op in self._ops.values() if op.shop == shop]
         return max(ops, key=lambda op: op.op_id) if ops else None
 
@@ -392,7 +397,7 @@ class BulkOperations:
             return {"bulkOperation": None, "userErrors": [{"field": ["query"], "message": str(exc), "code": "INVALID"}]}
         shop = ctx.store.shop
         with self._lock:
-            running = self.current(shop)
+            running = self._newest(shop)
             if running is not None and running.status in {"CREATED", "RUNNING"}:
                 return {"bulkOperation": None, "userErrors": [{
                     "field": None, "message": IN_PROGRESS.format(id=running.gid), "code": "OPERATION_IN_PROGRESS"}]}

@@ -250,12 +250,14 @@ class QueryCostLimiter:
     """Per-shop buckets plus the single-query limit, wrapped around the executor of one request."""
 
     def __init__(self, bucket_size: float = STANDARD_BUCKET_SIZE, restore_rate: float = STANDARD_RESTORE_RATE,
-                 max_query_cost: int = SINGLE_QUERY_MAX_COST, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_query_cost: int = SINGLE_QUERY_MAX_COST, clock: Callable[[], float] = time.monotonic,
+                 enforce: bool = True) -> None:
         if bucket_size <= 0 or restore_rate <= 0:
             raise ValueError("bucket_size and restore_rate must be positive")
         self.bucket_size = bucket_size
         self.restore_rate = restore_rate
         self.max_query_cost = max_query_cost
+        self.enforce = enforce  # False: costs are reported, nothing is refused or charged
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, LeakyBucket] = {}
@@ -290,6 +292,11 @@ class QueryCostLimiter:
         if requested is None:  # invalid document or variables: answered without a charge
             return execute()
         bucket = self.bucket(shop)
+        if not self.enforce:
+            body = execute()
+            actual = actual_cost(schema, document, variables, operation_name, body.get("data"))
+            body.setdefault("extensions", {})["cost"] = self._cost(requested, actual, bucket)
+            return body
         if requested > self.max_query_cost:
             return {"errors": [{
                 "message": MAX_COST_MESSAGE.format(cost=requested, max=self.max_query_cost),
