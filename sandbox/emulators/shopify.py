@@ -35,8 +35,12 @@ Served (for the store named by `{shop}` only, and only what exists at the clock 
   `shopify_object_resolvers` (derived from the world by `shopify_catalog`; a fulfillment bumps its order's
   `updatedAt`, as in Shopify).
 Every other field of the real schema resolves to null when nullable and to a GraphQL error ("Cannot return null
-for non-nullable field ...") when not. Not emulated: `extensions.cost` / throttling, the 60-day order window of
-apps without `read_all_orders`, REST endpoints.
+for non-nullable field ...") when not. Not emulated: the 60-day order window of apps without `read_all_orders`,
+REST endpoints.
+
+Query cost and throttling: every answer carries `extensions.cost`; over-limit queries get MAX_COST_EXCEEDED and a
+drained shop bucket THROTTLED (see `shopify_cost`). Bulk operations (`bulkOperationRunQuery`, the only mutation
+served, `currentBulkOperation`, `bulkOperation`, `node` of a BulkOperation, the JSONL file): see `shopify_bulk`.
 
 Also: `GET /__stats` (shared counters, `sandbox.emulators.stats`: per root field and per store), `POST /__stats`
 and the fault injection of `sandbox.emulators.faults` (`/__control`; off by default).
@@ -44,6 +48,9 @@ and the fault injection of `sandbox.emulators.faults` (`/__control`; off by defa
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +66,15 @@ from starlette.routing import Route
 
 from sandbox.emulators.fast_execution import FastExecutionContext, FragmentCache
 from sandbox.emulators.faults import install as install_faults
+from sandbox.emulators.shopify_bulk import (
+    BULK_PATH,
+    BulkContext,
+    BulkOperations,
+    BulkTimings,
+    attach_bulk_resolvers,
+    only_bulk_mutations,
+)
+from sandbox.emulators.shopify_cost import STANDARD_BUCKET_SIZE, STANDARD_RESTORE_RATE, QueryCostLimiter
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
 from sandbox.emulators.shopify_object_resolvers import attach_object_resolvers
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
@@ -73,6 +89,7 @@ NOT_FOUND = {"errors": "Not Found"}
 UNAUTHORIZED = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 MISSING_QUERY = {"errors": {"query": "Required parameter missing or invalid"}}
 MUTATIONS_UNSUPPORTED = "emulator: mutations are not supported"
+COST_LIMITS_ENV = "LEAKWATCH_SHOPIFY_COST_LIMITS"
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +98,7 @@ def served_schema() -> tuple[graphql.GraphQLSchema, frozenset[str]]:
     schema = shopify_schema()
     attach_resolvers(schema)
     attach_object_resolvers(schema)
+    attach_bulk_resolvers(schema)
     return schema, order_search_fields(schema)
 
 
@@ -142,7 +160,8 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None, o
     prepared = prepare(query)
     if prepared.document is None:
         return {"errors": list(prepared.errors)}
-    if _is_mutation(prepared.document, operation_name):
+    if _is_mutation(prepared.document, operation_name) and not only_bulk_mutations(prepared.document,
+                                                                                   operation_name):
         return {"errors": [{"message": MUTATIONS_UNSUPPORTED}]}
     schema, _ = served_schema()
     result = graphql.execute(schema, prepared.document, root_value={}, context_value=ctx,
@@ -158,8 +177,16 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None, o
     return body
 
 
-def create_app(world_dir: Path) -> Starlette:
-    """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes)."""
+def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
+               restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None,
+               clock: Callable[[], float] = time.monotonic, cost_limits: bool | None = None) -> Starlette:
+    """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes).
+
+    `bucket_size`/`restore_rate` set every shop's query-cost bucket (`shopify_cost`; standard plan by default),
+    `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`); `clock` drives the buckets.
+    `cost_limits=False` (or env `LEAKWATCH_SHOPIFY_COST_LIMITS=off` when not given) still reports every cost but
+    refuses nothing (for tests of shapes that send queries Shopify would call too costly).
+    """
     cache = WorldCache(Path(world_dir), ShopifyWorld.load)
     cache.get()
     served_schema()
@@ -171,6 +198,11 @@ def create_app(world_dir: Path) -> Starlette:
         if rendered["world"] is not world:
             rendered.update(world=world, context_class=FragmentCache().context_class())
         return rendered["context_class"]
+
+    if cost_limits is None:
+        cost_limits = os.environ.get(COST_LIMITS_ENV, "on").lower() not in {"off", "0", "false"}
+    limiter = QueryCostLimiter(bucket_size, restore_rate, clock=clock, enforce=cost_limits)
+    bulk = BulkOperations(lambda: served_schema()[0], bulk_timings)
 
     async def graphql_endpoint(request: Request) -> Response:
         world = cache.get()
@@ -185,18 +217,33 @@ def create_app(world_dir: Path) -> Starlette:
         if query is None:
             stats.record_response(400, store.store_id)
             return _json(MISSING_QUERY, 400)
-        ctx = RequestContext(
+        ctx = BulkContext(
             world=world,
             store=store,
             record=lambda name, n: stats.record_field(store.store_id, name, n),
             order_search_fields=served_schema()[1],
+            bulk=bulk,
+            base_url=str(request.base_url),
         )
-        body = execute(ctx, query, variables, operation, context_class(world))
+        body = limiter.run(store.store_id, served_schema()[0], query, prepare(query).document, variables, operation,
+                           lambda: execute(ctx, query, variables, operation, context_class(world)))
         stats.record_response(200, store.store_id)
         return _json(body, headers={"X-Shopify-API-Version": request.path_params["version"]})
 
-    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
+    async def bulk_result(request: Request) -> Response:
+        store = cache.get().stores.get(request.path_params["shop"])
+        payload = None if store is None else bulk.payload(store.shop, request.path_params["op_id"])
+        if payload is None:
+            return _json(NOT_FOUND, 404)
+        return Response(payload, media_type="application/jsonl")
+
+    app = Starlette(routes=[
+        Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"]),
+        Route(BULK_PATH.replace("{op_id}", "{op_id:int}"), bulk_result, methods=["GET"]),
+    ])
     app.state.world_cache = cache
     app.state.stats = stats
+    app.state.cost_limiter = limiter
+    app.state.bulk_operations = bulk
     install_faults(app, "shopify", Path(world_dir), stats)
     return app

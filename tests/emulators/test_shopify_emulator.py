@@ -24,6 +24,7 @@ from sandbox.emulators.shopify import served_schema
 from sandbox.emulators.shopify_resolvers import RequestContext
 from sandbox.emulators.shopify_world import ShopifyWorld
 from sandbox.world import World, load_world, world_at
+from tests.emulators.conftest import no_cost_limits
 
 ORDERS_PAGE = """
 query OrdersPage($first: Int, $last: Int, $after: String, $before: String, $query: String,
@@ -500,7 +501,8 @@ def test_a_page_of_250_full_orders_is_fast(shop: Shop) -> None:
 def movable_world(world_dir: Path, tmp_path: Path) -> Iterator[tuple[Path, EmulatorHandle]]:
     """A private copy of the world (its clock may be moved) with its own emulator."""
     copy = Path(shutil.copytree(world_dir, tmp_path / "world"))
-    handle = start_background_thread(copy)
+    with no_cost_limits():
+        handle = start_background_thread(copy)
     yield copy, handle
     handle.stop()
 

@@ -21,13 +21,8 @@ from typing import Any
 import dlt
 from dlt.common.typing import TDataItem
 
-from pipelines.sources.shopify.helpers import (
-    flatten_order,
-    graphql_url,
-    iter_connection,
-    load_query,
-    search_since,
-)
+from pipelines.sources.shopify.bulk import bulk_orders, paged_orders
+from pipelines.sources.shopify.helpers import flatten_order, graphql_url
 from pipelines.sources.shopify.objects import (
     OBJECT_TABLE_COLUMNS,
     fulfillments,
@@ -41,6 +36,7 @@ from pipelines.sources.shopify.settings import (
     ORDERS_PAGE_SIZE,
     TABLE_COLUMNS,
 )
+from pipelines.sources.shopify.throttle import ShopifyClient
 
 TABLES = (*TABLE_COLUMNS, *OBJECT_TABLE_COLUMNS)
 
@@ -52,14 +48,21 @@ def shopify_source(
     api_version: str = API_VERSION,
     lookback_seconds: int = LOOKBACK_SECONDS,
     page_size: int = ORDERS_PAGE_SIZE,
+    backfill: str = "bulk",
 ) -> Any:
-    """All configured shops; every row carries `store_id`."""
+    """All configured shops; every row carries `store_id`.
+
+    A shop without a cursor yet is backfilled with a bulk operation (`backfill="bulk"`, see `bulk.py`) or page
+    by page from DEFAULT_START (`backfill="paginated"`); later runs page through what changed since the cursor.
+    """
+    if backfill not in {"bulk", "paginated"}:
+        raise ValueError(f"sources.shopify.backfill must be 'bulk' or 'paginated', not {backfill!r}")
     missing = [s["store_id"] for s in shops if s["store_id"] not in access_tokens]
     if missing:
         raise ValueError(f"no Shopify access token for store(s) {', '.join(missing)}: "
                          "set sources.shopify.access_tokens in .dlt/secrets.toml")
     return (
-        orders(shops, access_tokens, api_version, lookback_seconds, page_size),
+        orders(shops, access_tokens, api_version, lookback_seconds, page_size, backfill),
         fulfillments(shops, access_tokens, api_version, lookback_seconds),
         product_variants(shops, access_tokens, api_version, lookback_seconds),
         locations(shops, access_tokens, api_version),
@@ -68,7 +71,7 @@ def shopify_source(
 
 @dlt.resource(primary_key="id", write_disposition="merge")
 def orders(shops: list[dict[str, str]], access_tokens: dict[str, str], api_version: str,
-           lookback_seconds: int, page_size: int) -> Iterator[TDataItem]:
+           lookback_seconds: int, page_size: int, backfill: str = "bulk") -> Iterator[TDataItem]:
     """Orders updated since each shop's cursor (minus the look-back), split into their five tables.
 
     One cursor per shop lives in the resource state (`dlt.sources.incremental` keeps a single cursor per
@@ -76,14 +79,14 @@ def orders(shops: list[dict[str, str]], access_tokens: dict[str, str], api_versi
     twice through the look-back are merged on `id`, so they never duplicate.
     """
     state = dlt.current.resource_state().setdefault("cursor_by_store", {})
-    query = load_query("orders")
     for shop in shops:
         store_id = shop["store_id"]
         cursor = state.get(store_id, DEFAULT_START)
         newest = cursor
-        url = graphql_url(shop["base_url"], api_version)
-        for nodes in iter_connection(url, access_tokens[store_id], query, "orders",
-                                     {"query": search_since(cursor, lookback_seconds)}, page_size):
+        client = ShopifyClient(graphql_url(shop["base_url"], api_version), access_tokens[store_id])
+        pages = (bulk_orders(client) if store_id not in state and backfill == "bulk"
+                 else paged_orders(client, cursor, lookback_seconds, page_size))
+        for nodes in pages:
             by_table: dict[str, list[TDataItem]] = {table: [] for table in TABLE_COLUMNS}
             for node in nodes:
                 newest = max(newest, node["updatedAt"])

@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dlt.sources.helpers import requests
-
 from pipelines.sources.shopify.settings import API_VERSION, QUERY_DIR
 
 
@@ -29,19 +27,11 @@ def graphql_url(base_url: str, api_version: str = API_VERSION) -> str:
 
 
 def post_graphql(url: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    """One GraphQL call; HTTP 429/5xx are retried with backoff by dlt's client, GraphQL errors raise."""
-    response = requests.post(
-        url,
-        json={"query": query, "variables": variables},
-        headers={"X-Shopify-Access-Token": token, "Content-Type": "application/json"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    payload = response.json()
-    if payload.get("errors"):
-        messages = "; ".join(str(e.get("message", e)) for e in payload["errors"])
-        raise ShopifyQueryError(f"Shopify GraphQL error from {url}: {messages}")
-    return payload["data"]
+    """One GraphQL call; THROTTLED answers wait for the bucket and retry (`throttle.ShopifyClient`), HTTP
+    429/5xx are retried by dlt's client, other GraphQL errors raise."""
+    from pipelines.sources.shopify.throttle import ShopifyClient  # throttle imports this module
+
+    return ShopifyClient(url, token).query(query, variables)
 
 
 def iter_connection(url: str, token: str, query: str, root: str, variables: dict[str, Any],

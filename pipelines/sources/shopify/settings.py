@@ -3,7 +3,7 @@
 from pathlib import Path
 
 API_VERSION = "2026-07"
-ORDERS_PAGE_SIZE = 50
+ORDERS_PAGE_SIZE = 8  # keeps the page query under the single-query cost limit (bulk.ORDERS_PAGE)
 DEFAULT_START = "2000-01-01T00:00:00Z"
 # Re-read this many seconds before the last cursor: late-indexed edits are never missed.
 LOOKBACK_SECONDS = 3600
