@@ -76,11 +76,13 @@ def record(warehouse: Path, outcomes: list[CheckOutcome], run_id: str, as_of: da
         con.execute("insert into marts.data_completeness by name select * from history_rows")
         if con.execute("select count(*) from duckdb_tables() where schema_name = 'marts' "
                        "and table_name = 'kpis'").fetchone()[0]:
-            con.register("completeness_rows", kpis)
             con.execute("delete from marts.kpis where metric = 'data_completeness'")
-            con.execute("insert into marts.kpis select metric, store_id, period_start, grain, dimension, "
-                        "dimension_value, value, cast(? as timestamp with time zone) from completeness_rows",
-                        [as_of])
+            con.executemany(
+                "insert into marts.kpis values (?, cast(? as varchar), cast(? as date), ?, cast(? as varchar), "
+                "cast(? as varchar), cast(? as double), cast(? as timestamp with time zone))",
+                [[None if pd.isna(v) else v for v in row] + [as_of]
+                 for row in kpis.astype(object).itertuples(index=False, name=None)],
+            )
         return len(history)
     finally:
         con.close()

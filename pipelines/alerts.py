@@ -335,13 +335,16 @@ def post_webhook(url: str, payload: Mapping[str, Any]) -> None:
         response.raise_for_status()
 
 
-def send_email(config: AlertConfig, subject: str, body: str) -> None:
-    """Send a plain-text e-mail over SMTP (465 = implicit TLS; STARTTLS when offered); raises on failure."""
+def send_email(config: AlertConfig, subject: str, body: str, html: str | None = None) -> None:
+    """Send an e-mail over SMTP (465 = implicit TLS; STARTTLS when offered): plain text, plus an HTML
+    alternative when `html` is given; raises on failure."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = config.email_from
     message["To"] = ", ".join(config.email_to)
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     host, port = config.smtp_host or "localhost", config.smtp_port
     if port == 465:
         server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S,
