@@ -47,3 +47,20 @@ class Leakwatch:
 @pytest.fixture(scope="module")
 def leakwatch(tmp_path_factory: pytest.TempPathFactory) -> Leakwatch:
     return Leakwatch(tmp_path_factory.mktemp("var"))
+
+
+@pytest.fixture(scope="session")
+def published_tiny(tmp_path_factory: pytest.TempPathFactory) -> Leakwatch:
+    """One tiny sandbox (seed 3), extracted, built, checked and published once for the whole session.
+
+    Tests that only read it (verify, marts, reports, dashboard) share it; a `leakwatch run` costs a minute or more.
+    Tests that plant defects or change the world use their own var folder.
+    """
+    leakwatch = Leakwatch(tmp_path_factory.mktemp("published_tiny"))
+    for args in (("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--free-ports"), ("run",)):
+        result = leakwatch(*args)
+        assert result.returncode == 0, (
+            f"leakwatch {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return leakwatch

@@ -29,7 +29,7 @@ def _late_and_open(serving: Path, day: date, figures: dict) -> str:
     if has_table(serving, "marts", "orders_sla"):
         late = query(serving, """
             select count(*) as n from marts.orders_sla
-            where cast(deadline_at as date) = ? and not coalesce(shipped_within_48h, false)
+            where cast(deadline_local as date) = ? and is_sla_decided and not is_shipped_within_48h
         """, [day])
         figures["late_shipments"] = int(late["n"].iloc[0])
         lines.append(f"- Late shipments (48 h deadline fell yesterday, not shipped in time): "

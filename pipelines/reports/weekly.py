@@ -42,19 +42,21 @@ KPIS = (
         select avg(case when is_preventable then 1.0 else 0.0 end) as value
         from marts.chargebacks where local_date between ? and ?""", "rate"),
     WeeklyKpi("orders_within_48h_rate", "Orders shipped within 48 h", "orders_sla", """
-        select avg(case when shipped_within_48h then 1.0 else 0.0 end) as value
+        select avg(case when is_shipped_within_48h then 1.0 else 0.0 end) as value
         from marts.orders_sla
-        where is_sla_population and paid_local_date between ? and ?""", "rate"),
+        where is_sla_decided and cast(clock_start_local as date) between ? and ?""", "rate"),
     WeeklyKpi("supplier_sla_hit_rate", "Supplier SLA hit rate", "supplier_sla", """
-        select avg(case when is_on_time then 1.0 else 0.0 end) as value
+        select avg(case when is_dispatch_on_time and is_transit_on_time then 1.0 else 0.0 end) as value
         from marts.supplier_sla
-        where is_on_time is not null and clock_start_local_date between ? and ?""", "rate"),
+        where is_dispatch_on_time is not null and is_transit_on_time is not null
+            and cast(fulfilled_local as date) between ? and ?""", "rate"),
     WeeklyKpi("data_completeness", "Data completeness", "data_completeness", """
         select avg(case when passed then 1.0 else 0.0 end) as value
         from marts.data_completeness
         where run_id = (
             select run_id from marts.data_completeness
-            where cast(as_of as date) between ? and ? order by as_of desc, run_id limit 1
+            -- a run on day D checks the data up to D - 1
+            where cast(as_of as date) - 1 between ? and ? order by as_of desc, run_id limit 1
         )""", "rate"),
 )
 

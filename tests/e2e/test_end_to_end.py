@@ -38,10 +38,8 @@ def _ok(result: subprocess.CompletedProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(leakwatch: Leakwatch) -> Leakwatch:
-    _ok(leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--free-ports"))
-    _ok(leakwatch("run"))
-    return leakwatch
+def published(published_tiny: Leakwatch) -> Leakwatch:
+    return published_tiny
 
 
 def test_run_publishes_and_verify_matches_ground_truth(published: Leakwatch) -> None:
@@ -83,16 +81,21 @@ def test_readers_are_never_locked_out_while_a_run_writes(published: Leakwatch, t
     assert ok > 20, reader_output
 
 
-def test_unmapped_sku_blocks_publishing_and_names_the_sku(published: Leakwatch) -> None:
-    before = published.serving.read_bytes()
-    generated = published("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", "unmapped_sku",
+def test_unmapped_sku_blocks_publishing_and_names_the_sku(published: Leakwatch, tmp_path) -> None:
+    import shutil
+
+    leakwatch = Leakwatch(tmp_path / "var")
+    leakwatch.var_dir.mkdir()
+    shutil.copy(published.serving, leakwatch.serving)  # what was published before this run
+    before = leakwatch.serving.read_bytes()
+    generated = leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", "unmapped_sku",
                           "--free-ports")
     _ok(generated)
     sku = generated.stdout.split("'unmapped_sku': '")[1].split("'")[0]
-    result = published("run")
+    result = leakwatch("run")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-4000:]
     assert "sku_mapped_to_supplier_and_cogs [block] FAILED" in output, output[-4000:]
     assert f"failing sku: {sku}" in output, output[-4000:]
     assert "NOT published" in output, output[-4000:]
-    assert published.serving.read_bytes() == before
+    assert leakwatch.serving.read_bytes() == before
