@@ -5,7 +5,7 @@ RUN := $(UV) run --frozen
 PRESET ?= demo
 SEED ?= 7
 
-.PHONY: setup demo test lint docs bench bench-small clean sandbox-stop
+.PHONY: setup demo test lint docs dq-docs bench bench-small clean sandbox-stop
 
 setup: ## Install uv if missing, the locked environment, and the dbt manifest Dagster needs
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
@@ -34,11 +34,16 @@ lint: setup ## ruff + sqlfluff (duckdb dialect, dbt templater)
 docs: setup ## dbt docs (catalog needs a built warehouse: run `make demo` first)
 	cd dbt_project && LEAKWATCH_WAREHOUSE=../var/warehouse.duckdb $(RUN) dbt docs generate --profiles-dir .
 
+dq-docs: setup ## Great Expectations Data Docs of the data-completeness checks (after a run)
+	$(RUN) leakwatch dq-docs
+
 bench: setup ## Benchmarks (not part of make test); results in bench/results/
 	$(RUN) python bench/sandbox_generation.py tiny small demo large
+	$(RUN) python bench/emulator_throughput.py demo
 
 bench-small: setup ## Quick benchmark variant (< 3 min)
 	$(RUN) python bench/sandbox_generation.py tiny small
+	$(RUN) python bench/emulator_throughput.py small
 
 sandbox-stop: ## Stop emulators started with `leakwatch sandbox serve --background`
 	@test -f var/sandbox/emulators.pid && kill "$$(cat var/sandbox/emulators.pid)" && rm var/sandbox/emulators.pid || echo "no background emulators"

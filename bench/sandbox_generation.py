@@ -68,7 +68,9 @@ def main(presets: list[str]) -> None:
             f"{r['peak_rss_mb']:.0f} | {GOAL_RSS_MB.get(r['preset'], '')} | {r['size_mb']:.1f} |"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # earlier measurements are kept under "## History" (written by hand when a change moves the numbers)
+    history = RESULTS.read_text().partition("\n## History")[2] if RESULTS.exists() else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + (f"\n## History{history}" if history else ""))
     print(RESULTS.read_text())
 
 

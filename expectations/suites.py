@@ -18,6 +18,9 @@ from expectations import frames
 
 FRESHNESS_HOURS = 26
 SAMPLE_ROWS = 5
+VOLUME_WINDOW_DAYS = 7  # the days checked
+VOLUME_BAND_DAYS = 28  # the trailing days the band is computed from
+CAUSE_WINDOW_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Check:
     frame: Callable[[Path, datetime], pd.DataFrame]
     expectations: Callable[[], list[Any]]
     key_column: str
+    # The observed value in words (default: how many rows fail)
+    observe: Callable[[pd.DataFrame], str] | None = None
 
 
 @dataclass
@@ -71,6 +76,24 @@ def _fx_expectations() -> list[Any]:
     return [gx.expectations.ExpectColumnValuesToBeInSet(column="is_fallback", value_set=[False])]
 
 
+def _null_expectation(column: str) -> Callable[[], list[Any]]:
+    def expectations() -> list[Any]:
+        import great_expectations as gx
+
+        return [gx.expectations.ExpectColumnValuesToBeNull(column=column)]
+
+    return expectations
+
+
+def _true_expectation(column: str) -> Callable[[], list[Any]]:
+    def expectations() -> list[Any]:
+        import great_expectations as gx
+
+        return [gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=[True])]
+
+    return expectations
+
+
 CHECKS: tuple[Check, ...] = (
     Check(
         name="sku_mapped_to_supplier_and_cogs",
@@ -102,5 +125,52 @@ CHECKS: tuple[Check, ...] = (
         frame=lambda warehouse, as_of: frames.currency_days_used(warehouse),
         expectations=_fx_expectations,
         key_column="currency_day",
+    ),
+    Check(
+        name="required_order_fields",
+        domain="required_fields",
+        severity="block",
+        table="staging.stg_shopify__orders",
+        description="Every order has an id, a store and a currency, every paid order its paid time, every line "
+                    "item a SKU.",
+        frame=lambda warehouse, as_of: frames.missing_required_fields(warehouse),
+        expectations=_null_expectation("missing"),
+        key_column="record",
+    ),
+    Check(
+        name="refunds_map_to_orders",
+        domain="referential",
+        severity="block",
+        table="staging.stg_shopify__refunds",
+        description="Every refund maps to an order, and every refund line to a line item of the warehouse.",
+        frame=lambda warehouse, as_of: frames.orphan_refunds(warehouse),
+        expectations=_true_expectation("maps_to_order"),
+        key_column="record",
+    ),
+    Check(
+        name="daily_order_volume",
+        domain="volume",
+        severity="warn",
+        table="staging.stg_shopify__orders",
+        description=f"Each store has orders on each of the last {VOLUME_WINDOW_DAYS} local days, within the band "
+                    f"(mean ± 3 sd, at least 1) of the {VOLUME_BAND_DAYS} days before.",
+        frame=lambda warehouse, as_of: frames.daily_order_volume(warehouse, as_of, VOLUME_WINDOW_DAYS,
+                                                                 VOLUME_BAND_DAYS),
+        expectations=_true_expectation("within_band"),
+        key_column="store_day",
+    ),
+    Check(
+        name="refund_cause_coverage",
+        domain="cause_coverage",
+        severity="warn",
+        table="marts.leak_events",
+        description=f"Leak cost of the last {CAUSE_WINDOW_DAYS} days with a known cause reaches the kpi_targets "
+                    "cause_coverage target (default 95 %) in every store.",
+        frame=lambda warehouse, as_of: frames.refund_cause_coverage(warehouse, as_of, CAUSE_WINDOW_DAYS),
+        expectations=_true_expectation("meets_target"),
+        key_column="store_id",
+        observe=lambda frame: ", ".join(
+            f"{row.store_id} {row.cause_coverage:.1%}" for row in frame.itertuples() if pd.notna(row.cause_coverage)
+        ) + (f" (target {frame['target'].iloc[0]:.0%})" if len(frame) else "no leak events in the window"),
     ),
 )

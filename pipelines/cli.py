@@ -212,6 +212,18 @@ def dashboard(port: int, host: str) -> None:
     sys.exit(subprocess.call(cmd, env=env))
 
 
+@main.command("dq-docs")
+def dq_docs() -> None:
+    """Build Great Expectations' Data Docs from the gate's kept validation results (var/gx)."""
+    from expectations.runner import build_data_docs
+
+    try:
+        index = build_data_docs(settings.gx_dir())
+    except (FileNotFoundError, RuntimeError) as exc:
+        _fail(str(exc))
+    click.echo(f"Data Docs: file://{index}")
+
+
 @main.command("ui")
 @click.option("--port", default=3000, show_default=True, type=int)
 def ui(port: int) -> None:

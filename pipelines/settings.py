@@ -37,6 +37,11 @@ def dagster_home() -> Path:
     return var_dir() / "dagster"
 
 
+def gx_dir() -> Path:
+    """Great Expectations project of the data-completeness gate (suites, validation results, Data Docs)."""
+    return var_dir() / "gx"
+
+
 def config_dir() -> Path:
     """The folder whose `.dlt/` holds config and secrets.
 

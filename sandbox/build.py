@@ -11,7 +11,7 @@ from sandbox.world import World, load_world, world_at
 from sandbox.world.generate import build_world, write_meta, write_world
 from sandbox.world.sheets import area_sheets, fx_rates, write_sheets
 
-DEFECTS = ("unmapped_sku", "missing_fx", "stale_store")
+DEFECTS = ("unmapped_sku", "missing_fx", "stale_store", "duplicate_records", "schema_drift")
 STALE_HOURS = 72
 
 
@@ -37,8 +37,23 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     return compute_kpis(world, world.areas["payments"], sheets_dir)
 
 
-AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
+def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_leaks import compute_kpis
+
+    return compute_kpis(world, sheets_dir)
+
+
+def _quality_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
+    from sandbox.ground_truth_quality import compute_kpis
+
+    return compute_kpis(world, sheets_dir)
+
+
+AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis,
+                     "leaks": _leaks_kpis, "quality": _quality_kpis}
+CORE_AREAS = {"quality"}  # computed for every world (the others only when the world simulates that area)
 WAREHOUSE_METRICS: dict[str, set[str]] = {
+    "quality": {"data_completeness"},
     "support": {
         "first_response_hours_p50",
         "first_response_business_hours_p50",
@@ -49,6 +64,7 @@ WAREHOUSE_METRICS: dict[str, set[str]] = {
     },
     "fulfilment": set(),
     "payments": set(),
+    "leaks": set(),
 }
 
 
@@ -68,7 +84,7 @@ def write_area_ground_truth(world: World, sheets_dir: Path, path: Path) -> int:
     import duckdb
 
     frames = [kpis(world, sheets_dir).assign(_area=area)
-              for area, kpis in AREA_GROUND_TRUTH.items() if area in world.areas]
+              for area, kpis in AREA_GROUND_TRUTH.items() if area in world.areas or area in CORE_AREAS]
     if not frames:
         return 0
     rows = pd.concat(frames, ignore_index=True)
@@ -134,6 +150,29 @@ def stale_store(world: World) -> str:
     frozen = pd.Timestamp(world.meta["as_of"]) - pd.Timedelta(hours=STALE_HOURS)
     world.meta["stale_store"] = {"store_id": store_id, "frozen_at": frozen.isoformat().replace("+00:00", "Z")}
     return store_id
+
+
+def _plant_faults(world: World, settings: dict[str, dict[str, float]]) -> None:
+    """Record emulator faults in meta (`faults`, see sandbox.emulators.faults), seeded by the sandbox seed."""
+    faults = world.meta.setdefault("faults", {})
+    for api, values in settings.items():
+        faults.setdefault(api, {}).update({"seed": int(world.meta["seed"]), **values})
+
+
+def duplicate_records(world: World) -> str:
+    """Webhook-style duplicates: every follow-up page of Shopify orders and of Stripe lists (charges, refunds…)
+    starts with the last record of the page before, so a page-walk receives those records twice."""
+    apis = ["shopify", *(["stripe"] if "payments" in world.areas else [])]
+    _plant_faults(world, {api: {"duplicates": 1.0} for api in apis})
+    return ", ".join(apis)
+
+
+def schema_drift(world: World) -> str:
+    """A breaking drift on one source: Stripe's `amount` (integer cents) becomes an object `{value, currency}`
+    on every object that has one (Shopify's MoneyV2 `amount` string → object when there is no payments area)."""
+    api = "stripe" if "payments" in world.areas else "shopify"
+    _plant_faults(world, {api: {"drift_breaking": 1.0}})
+    return api
 
 
 def _toml_list(rows: list[str]) -> str:
@@ -242,6 +281,10 @@ def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = (
     planted: dict[str, str] = {}
     if "stale_store" in defects:
         planted["stale_store"] = stale_store(world)
+    if "duplicate_records" in defects:
+        planted["duplicate_records"] = duplicate_records(world)
+    if "schema_drift" in defects:
+        planted["schema_drift"] = schema_drift(world)
     write_world(world, out_dir / "world")
     sheets_dir = write_sheets(world, out_dir / "sheets")
     if "unmapped_sku" in defects:

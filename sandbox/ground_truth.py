@@ -568,11 +568,23 @@ def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _leak_tables(world: Any, sheets_dir: Path) -> dict[str, pd.DataFrame]:
+    """The truth tables of the complete leak picture (sandbox/ground_truth_leaks.py) when the world has them."""
+    if "leaks" not in (getattr(world, "areas", None) or {}):
+        return {}
+    from sandbox.ground_truth_leaks import compute, planted_signals
+
+    tables = {name: frame for name, frame in compute(world, Path(sheets_dir)).items() if name != "kpis"}
+    tables["planted_signals"] = planted_signals(world)
+    return tables
+
+
 def write_ground_truth(world: Any, sheets_dir: Path, out_path: Path) -> None:
     """Write `main.kpis` and `main.leak_events` to a DuckDB file at `out_path`, atomically (temp + rename)."""
     out_path = Path(out_path)
     kpis = _to_arrow(compute_kpis(world, sheets_dir), _KPI_SCHEMA)
     leak_events = _to_arrow(compute_leak_events(world, sheets_dir), _LEAK_EVENT_SCHEMA)
+    extra = _leak_tables(world, sheets_dir)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     for stale in (tmp_path, tmp_path.with_name(tmp_path.name + ".wal")):
@@ -584,6 +596,9 @@ def write_ground_truth(world: Any, sheets_dir: Path, out_path: Path) -> None:
             con.register("leak_events_arrow", leak_events)
             con.execute("create table main.kpis as select * from kpis_arrow")
             con.execute("create table main.leak_events as select * from leak_events_arrow order by refund_id")
+            for name, frame in extra.items():
+                con.register(f"{name}_frame", frame)
+                con.execute(f"create table main.{name} as select * from {name}_frame")
             con.execute("checkpoint")
         finally:
             con.close()

@@ -15,14 +15,17 @@ from dagster import (
     asset,
 )
 
+from expectations.results import record
 from expectations.runner import run_check
 from expectations.suites import CHECKS, CheckOutcome
 from pipelines import settings
 from pipelines.alerts import alert_check_outcomes
+from pipelines.defs.dbt import leakwatch_dbt_assets
 from pipelines.defs.sources import WAREHOUSE_POOL
 
 GATE_KEY = AssetKey(["quality", "data_completeness"])
-CHECKED_MARTS = ["leak_events", "refund_leakage_by_cause", "kpis", "stores", "kpi_targets"]
+# Every dbt mart: the gate runs after all of them, and publishing after the gate.
+MART_KEYS = sorted((key for key in leakwatch_dbt_assets.keys if key.path[0] == "marts"), key=lambda k: k.path)
 
 
 def _result(outcome: CheckOutcome) -> AssetCheckResult:
@@ -56,7 +59,7 @@ def _send_alerts(context: AssetExecutionContext, outcomes: list[CheckOutcome]) -
 
 @asset(
     key=GATE_KEY,
-    deps=[AssetKey(["marts", name]) for name in CHECKED_MARTS],
+    deps=MART_KEYS,
     check_specs=[
         AssetCheckSpec(name=check.name, asset=GATE_KEY, description=check.description,
                        blocking=check.severity == "block")
@@ -69,10 +72,12 @@ def _send_alerts(context: AssetExecutionContext, outcomes: list[CheckOutcome]) -
 )
 def data_completeness(context: AssetExecutionContext) -> MaterializeResult:
     as_of = settings.run_config().as_of_or_now()
-    outcomes = [run_check(check, settings.warehouse_path(), as_of) for check in CHECKS]
+    outcomes = [run_check(check, settings.warehouse_path(), as_of, settings.gx_dir(), context.run_id)
+                for check in CHECKS]
     for outcome in outcomes:
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
     _send_alerts(context, outcomes)
+    record(settings.warehouse_path(), outcomes, context.run_id, as_of)
     passed = sum(o.passed for o in outcomes)
     return MaterializeResult(
         metadata={"checks": len(outcomes), "passed": passed, "data_completeness": passed / len(outcomes)},

@@ -4,14 +4,14 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines import settings
-from pipelines.defs.quality import CHECKED_MARTS, GATE_KEY
+from pipelines.defs.quality import GATE_KEY, MART_KEYS
 from pipelines.defs.sources import WAREHOUSE_POOL
 from pipelines.publish import publish
 
 
 @asset(
     key=AssetKey(["serving", "published"]),
-    deps=[GATE_KEY, *(AssetKey(["marts", name]) for name in CHECKED_MARTS)],
+    deps=[GATE_KEY, *MART_KEYS],
     group_name="publish",
     pool=WAREHOUSE_POOL,
     description="var/serving.duckdb, replaced atomically with the checked marts.",

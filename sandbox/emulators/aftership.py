@@ -24,7 +24,8 @@ fixed window of one wall-clock second admits N authenticated requests per endpoi
 (a 401 is not counted); without it (the default) nothing is refused and the headers report a nominal limit of
 `NOMINAL_LIMIT`, so that clients which pace themselves on the headers are not slowed down in the sandbox.
 
-Also: `GET /__stats` (responses by status; requests and objects served per endpoint) and `POST /__stats/reset`.
+Also: `GET /__stats` (shared counters, `sandbox.emulators.stats`: requests and objects per endpoint), `POST
+/__stats`, and the fault injection of `sandbox.emulators.faults` (`/__control`; off by default).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from starlette.routing import Route
 
 from sandbox.emulators.aftership_query import QueryError, page
 from sandbox.emulators.aftership_world import AfterShipWorld, api_key
+from sandbox.emulators.faults import install as install_faults
 from sandbox.emulators.stats import Stats
 from sandbox.emulators.world_cache import WorldCache
 
@@ -183,22 +185,14 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
         stats.record_response(404)
         return error_response(PATH_NOT_FOUND, limiter.peek(request.url.path))
 
-    async def stats_endpoint(_request: Request) -> Response:
-        return _json_bytes(orjson.dumps(stats.snapshot()), 200, {})
-
-    async def stats_reset(_request: Request) -> Response:
-        stats.reset()
-        return _json_bytes(orjson.dumps({"ok": True}), 200, {})
-
     app = Starlette(routes=[
         Route(f"{BASE_PATH}/trackings", list_trackings, methods=["GET"]),
         Route(f"{BASE_PATH}/trackings/{{tracking_id}}", get_tracking, methods=["GET"]),
-        Route("/__stats", stats_endpoint, methods=["GET"]),
-        Route("/__stats/reset", stats_reset, methods=["POST"]),
         Route("/tracking/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ])
     app.state.world_cache = cache
     app.state.stats = stats
     app.state.rate_limiter = limiter
+    install_faults(app, "aftership", Path(world_dir), stats)
     return app
 

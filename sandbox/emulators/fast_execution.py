@@ -13,13 +13,22 @@ The per-field decisions are compiled once per selection set (graphql-core caches
 so every object of a list shares one plan).
 
 Only for synchronous resolvers: awaitables are not looked for (the emulators have none).
+
+Across requests, `FragmentCache.context_class()` adds a cache of completed objects rendered as JSON fragments
+(`orjson.Fragment`): an object of a cached type (Orders by default) is completed once per (selection set of the
+document, values of the variables used below it, object `id`) and served from the cache afterwards, so a
+repeated page-walk skips resolving and completing its tree. The cache belongs to one world (make a new one when
+the world reloads); an object whose completion raised a field error is never cached. The result then holds
+fragments where those objects are: serialize it with orjson.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import orjson
 from graphql import (
     ExecutionContext,
     GraphQLEnumType,
@@ -34,7 +43,7 @@ from graphql import (
     located_error,
 )
 from graphql.execution.values import get_argument_values
-from graphql.language import FieldNode
+from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, Node, VariableNode, Visitor, visit
 from graphql.pyutils import Path, Undefined
 
 LEAF, OBJECT, OBJECT_LIST, OTHER = range(4)
@@ -97,13 +106,116 @@ def _serialize(leaf_type: GraphQLScalarType | GraphQLEnumType, value: Any) -> An
     return _MISS if serialized is None or serialized is Undefined else serialized
 
 
+class _VariableNames(Visitor):
+    """Collects the variables and fragment spreads used below a node."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.variables: set[str] = set()
+        self.spreads: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_args: Any) -> None:
+        self.variables.add(node.name.value)
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> None:
+        self.spreads.add(node.name.value)
+
+
+def variables_below(nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode]) -> frozenset[str]:
+    """Names of the variables used anywhere below `nodes` (arguments, directives, spread fragments)."""
+    collector = _VariableNames()
+    pending: list[Node] = list(nodes)
+    done: set[str] = set()
+    while pending:
+        visit(pending.pop(), collector)
+        for name in collector.spreads - done:
+            done.add(name)
+            if name in fragments:
+                pending.append(fragments[name])
+    return frozenset(collector.variables)
+
+
+class FragmentCache:
+    """Completed objects of `types` as JSON fragments, shared by the requests against one world."""
+
+    def __init__(self, types: frozenset[str] = frozenset({"Order"}), max_entries: int = 500_000) -> None:
+        self.types = types
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._fragments: dict[tuple[Any, ...], orjson.Fragment] = {}
+        self._pins: dict[int, Any] = {}  # keeps the operations alive, so the node ids in keys stay unique
+        self.hits = self.misses = 0
+
+    def context_class(self) -> type[FastExecutionContext]:
+        """A `FastExecutionContext` subclass that uses this cache (pass as `execution_context_class`)."""
+        return type("CachedExecutionContext", (FastExecutionContext,), {"fragment_cache": self})
+
+    def pin(self, operation: Any) -> None:
+        with self._lock:
+            if id(operation) not in self._pins:
+                if len(self._pins) >= 256:
+                    self._pins.clear()
+                    self._fragments.clear()
+                self._pins[id(operation)] = operation
+
+    def get(self, key: tuple[Any, ...]) -> orjson.Fragment | None:
+        found = self._fragments.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: tuple[Any, ...], value: dict[str, Any]) -> orjson.Fragment:
+        fragment = orjson.Fragment(orjson.dumps(value))
+        with self._lock:
+            if len(self._fragments) >= self.max_entries:
+                self._fragments.clear()
+            self._fragments[key] = fragment
+        return fragment
+
+
 class FastExecutionContext(ExecutionContext):
     """`ExecutionContext` with fast paths for default-resolved fields on dict sources (see module doc)."""
+
+    fragment_cache: ClassVar[FragmentCache | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[int, int], tuple[Any, list[_FieldPlan]]] = {}
         self._args: dict[int, tuple[FieldNode, dict[str, Any]]] = {}
+        self._selection_keys: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+        if self.fragment_cache is not None:
+            self.fragment_cache.pin(self.operation)
+
+    def _selection_key(self, fields: dict[str, list[FieldNode]]) -> tuple[Any, ...]:
+        """What, besides the object, a completion depends on: the field nodes and the variables below them."""
+        cached = self._selection_keys.get(id(fields))
+        if cached is None or cached[0] is not fields:
+            nodes = [node for group in fields.values() for node in group]
+            used = sorted(variables_below(nodes, self.fragments))
+            values = tuple((name, repr(self.variable_values.get(name))) for name in used)
+            cached = (fields, (id(self.operation), tuple(id(node) for node in nodes), values))
+            self._selection_keys[id(fields)] = cached
+        return cached[1]
+
+    def _error_count(self) -> int:
+        collected = getattr(self, "collected_errors", None)  # graphql-core 3.3; 3.2 keeps a list `errors`
+        return len(collected.errors if collected is not None else self.errors)
+
+    def _cached_fields(self, parent_type: GraphQLObjectType, source_value: dict[str, Any], path: Path | None,
+                       fields: dict[str, list[FieldNode]]) -> Any:
+        cache = self.fragment_cache
+        assert cache is not None
+        key = (parent_type.name, source_value["id"], self._selection_key(fields))
+        found = cache.get(key)
+        if found is not None:
+            return found
+        errors_before = self._error_count()
+        completed = self._execute_fields(parent_type, source_value, path, fields)
+        if self._error_count() != errors_before:
+            return completed
+        return cache.put(key, completed)
 
     def _selection_plan(
         self, parent_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]
@@ -117,6 +229,16 @@ class FastExecutionContext(ExecutionContext):
         return cached[1]
 
     def execute_fields(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+        fields: dict[str, list[FieldNode]],
+    ) -> Any:
+        cache = self.fragment_cache
+        if (cache is not None and parent_type.name in cache.types and type(source_value) is dict
+                and source_value.get("id") is not None and not self.middleware_manager):
+            return self._cached_fields(parent_type, source_value, path, fields)
+        return self._execute_fields(parent_type, source_value, path, fields)
+
+    def _execute_fields(
         self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
         fields: dict[str, list[FieldNode]],
     ) -> dict[str, Any]:

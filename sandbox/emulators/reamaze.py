@@ -30,7 +30,8 @@ date, page < 1) give 422 `{"error": "..."}`; errors are `{"error": "..."}`. A co
 `last_customer_message` (`body`, `created_at`; named by the digest), never `updated_at` (the digest's example has
 none). Writes and the reporting endpoints are not emulated: any other path or method gives 404.
 
-Also: `GET /__stats` (counters per brand and resource) and `POST /__stats/reset`.
+Also: `GET /__stats` (shared counters, `sandbox.emulators.stats`: per resource and brand), `POST /__stats`,
+and the fault injection of `sandbox.emulators.faults` (`/__control`; off by default).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.emulators.faults import install as install_faults
 from sandbox.emulators.limits import RateLimiter
 from sandbox.emulators.reamaze_query import (
     QueryError,
@@ -254,24 +256,16 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
     limiter = RateLimiter(rate_limit_per_second, clock) if rate_limit_per_second else None
     api = Api(cache, stats, limiter)
 
-    async def stats_endpoint(_request: Request) -> Response:
-        return _json(stats.snapshot())
-
-    async def stats_reset(_request: Request) -> Response:
-        stats.reset()
-        return _json({"ok": True})
-
     async def not_found(_request: Request) -> Response:
         stats.record_response(404)
         return _error(404, "Not Found")
 
     app = Starlette(routes=[
         *_routes(api),
-        Route("/__stats", stats_endpoint, methods=["GET"]),
-        Route("/__stats/reset", stats_reset, methods=["POST"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ])
     app.state.world_cache = cache
     app.state.stats = stats
     app.state.limiter = limiter
+    install_faults(app, "reamaze", Path(world_dir), stats)
     return app

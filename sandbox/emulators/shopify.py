@@ -8,6 +8,8 @@ without a query gives 400 `{"errors":{"query":"Required parameter missing or inv
 
 Documents are parsed and validated against the real schema (cached per query text), so an unknown field gives
 Shopify's kind of error with HTTP 200 (see `shopify_errors`). Mutations are refused with a GraphQL error.
+Execution is graphql-core's with the fast paths of `fast_execution`; each Order, once completed for a selection
+set, is kept as a JSON fragment for the world's lifetime (`FragmentCache`), so repeated walks are cheap.
 
 Served (for the store named by `{shop}` only, and only what exists at the clock `meta.as_of`, as defined by
 `sandbox.world.world_at`; the world is re-read when meta.json changes):
@@ -29,11 +31,15 @@ Served (for the store named by `{shop}` only, and only what exists at the clock 
 - MoneyBag: shopMoney and presentmentMoney, both in the order currency; MoneyV2: amount ("12.30"), currencyCode.
 - Connections: edges { cursor node }, nodes, pageInfo { hasNextPage hasPreviousPage startCursor endCursor }.
   `first` or `last` is required and at most 250; cursors are opaque (see `shopify_paging`).
+- Fulfillments (`Order.fulfillments`), locations, products and product variants: see
+  `shopify_object_resolvers` (derived from the world by `shopify_catalog`; a fulfillment bumps its order's
+  `updatedAt`, as in Shopify).
 Every other field of the real schema resolves to null when nullable and to a GraphQL error ("Cannot return null
 for non-nullable field ...") when not. Not emulated: `extensions.cost` / throttling, the 60-day order window of
 apps without `read_all_orders`, REST endpoints.
 
-Also: `GET /__stats` (counters per store and root field) and `POST /__stats/reset`.
+Also: `GET /__stats` (shared counters, `sandbox.emulators.stats`: per root field and per store), `POST /__stats`
+and the fault injection of `sandbox.emulators.faults` (`/__control`; off by default).
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.emulators.fast_execution import FastExecutionContext
+from sandbox.emulators.fast_execution import FastExecutionContext, FragmentCache
+from sandbox.emulators.faults import install as install_faults
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
+from sandbox.emulators.shopify_object_resolvers import attach_object_resolvers
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
 from sandbox.emulators.shopify_world import ShopifyWorld
@@ -72,6 +80,7 @@ def served_schema() -> tuple[graphql.GraphQLSchema, frozenset[str]]:
     """The shared schema with resolvers attached, and the orders search fields it documents."""
     schema = shopify_schema()
     attach_resolvers(schema)
+    attach_object_resolvers(schema)
     return schema, order_search_fields(schema)
 
 
@@ -126,9 +135,10 @@ def _is_mutation(document: graphql.DocumentNode, operation_name: str | None) -> 
     return operation is not None and operation.operation == OperationType.MUTATION
 
 
-def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
-            operation_name: str | None) -> dict[str, Any]:
-    """Run one GraphQL request (for the store in `ctx`) and return the response body."""
+def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None, operation_name: str | None,
+            context_class: type[FastExecutionContext] = FastExecutionContext) -> dict[str, Any]:
+    """Run one GraphQL request (for the store in `ctx`) and return the response body (serialize it with orjson:
+    with a `FragmentCache` context class it holds pre-rendered JSON fragments)."""
     prepared = prepare(query)
     if prepared.document is None:
         return {"errors": list(prepared.errors)}
@@ -138,7 +148,7 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None,
     result = graphql.execute(schema, prepared.document, root_value={}, context_value=ctx,
                              variable_values=variables, operation_name=operation_name,
                              is_awaitable=_never_awaitable,
-                             execution_context_class=FastExecutionContext)
+                             execution_context_class=context_class)
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = [execution_error(e) for e in result.errors]
@@ -154,6 +164,13 @@ def create_app(world_dir: Path) -> Starlette:
     cache.get()
     served_schema()
     stats = Stats()
+    rendered: dict[str, Any] = {"world": None, "context_class": FastExecutionContext}
+
+    def context_class(world: ShopifyWorld) -> type[FastExecutionContext]:
+        """The execution context with the completed-objects cache of this world (a new one when it reloads)."""
+        if rendered["world"] is not world:
+            rendered.update(world=world, context_class=FragmentCache().context_class())
+        return rendered["context_class"]
 
     async def graphql_endpoint(request: Request) -> Response:
         world = cache.get()
@@ -174,22 +191,12 @@ def create_app(world_dir: Path) -> Starlette:
             record=lambda name, n: stats.record_field(store.store_id, name, n),
             order_search_fields=served_schema()[1],
         )
-        body = execute(ctx, query, variables, operation)
+        body = execute(ctx, query, variables, operation, context_class(world))
         stats.record_response(200, store.store_id)
         return _json(body, headers={"X-Shopify-API-Version": request.path_params["version"]})
 
-    async def stats_endpoint(_request: Request) -> Response:
-        return _json(stats.snapshot())
-
-    async def stats_reset(_request: Request) -> Response:
-        stats.reset()
-        return _json({"ok": True})
-
-    app = Starlette(routes=[
-        Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"]),
-        Route("/__stats", stats_endpoint, methods=["GET"]),
-        Route("/__stats/reset", stats_reset, methods=["POST"]),
-    ])
+    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
     app.state.world_cache = cache
     app.state.stats = stats
+    install_faults(app, "shopify", Path(world_dir), stats)
     return app

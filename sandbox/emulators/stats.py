@@ -1,4 +1,12 @@
-"""Cheap request counters shared by the emulators (`GET /__stats`, `POST /__stats/reset`)."""
+"""The request counters every emulator shares (`GET /__stats`; `POST /__stats`, `/__stats/reset` or
+`POST /__control {"reset_stats": true}` zero them; served by `sandbox.emulators.faults`).
+
+One vocabulary for the four APIs: an *endpoint* is what a client asks for (`GET /v1/charges` for Stripe, the
+root field `orders` for Shopify, the resource `conversations` for Re:amaze, `trackings` for AfterShip); a *key*
+is the caller's scope (Shopify store, Stripe account, Re:amaze brand, AfterShip `portfolio`). Snapshot:
+`{since, requests, objects, by_status, endpoints: {name: {requests, objects}}, stores: {key: {requests, objects,
+root_fields: {name: {calls, objects}}}}}`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ from typing import Any
 
 
 class Stats:
-    """Counts HTTP responses by status, and per store: requests, plus calls and objects per root field."""
+    """HTTP responses by status; requests and objects per endpoint, and per key (store/account/brand)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -20,20 +28,34 @@ class Stats:
         with self._lock:
             self._since = time.time()
             self._status: Counter[int] = Counter()
+            self._endpoint_requests: Counter[str] = Counter()
+            self._endpoint_objects: Counter[str] = Counter()
             self._store_requests: Counter[str] = Counter()
             self._calls: defaultdict[str, Counter[str]] = defaultdict(Counter)
             self._objects: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
-    def record_response(self, status: int, store: str | None = None) -> None:
-        """One HTTP response; `store` when it was an authenticated request of that store."""
+    def record(self, status: int, endpoint: str | None = None, objects: int = 0, key: str | None = None) -> None:
+        """One HTTP response; of `endpoint`, serving `objects` objects, for the caller `key` when known."""
         with self._lock:
             self._status[status] += 1
-            if store is not None:
-                self._store_requests[store] += 1
+            if endpoint is not None:
+                self._endpoint_requests[endpoint] += 1
+                self._endpoint_objects[endpoint] += objects
+            if key is not None:
+                self._store_requests[key] += 1
+                if endpoint is not None:
+                    self._calls[key][endpoint] += 1
+                    self._objects[key][endpoint] += objects
+
+    def record_response(self, status: int, store: str | None = None) -> None:
+        """One HTTP response whose endpoints were counted with `record_field` (or that reached none)."""
+        self.record(status, key=store)
 
     def record_field(self, store: str, root_field: str, objects: int) -> None:
-        """One resolution of a root field that served `objects` objects."""
+        """One call of an endpoint within a request (a GraphQL root field) that served `objects` objects."""
         with self._lock:
+            self._endpoint_requests[root_field] += 1
+            self._endpoint_objects[root_field] += objects
             self._calls[store][root_field] += 1
             self._objects[store][root_field] += objects
 
@@ -54,6 +76,10 @@ class Stats:
             return {
                 "since": self._since,
                 "requests": sum(self._status.values()),
+                "objects": sum(self._endpoint_objects.values()),
                 "by_status": {str(code): n for code, n in sorted(self._status.items())},
+                "endpoints": {name: {"requests": self._endpoint_requests[name],
+                                     "objects": self._endpoint_objects[name]}
+                              for name in sorted(self._endpoint_requests)},
                 "stores": stores,
             }

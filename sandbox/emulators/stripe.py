@@ -21,16 +21,15 @@ defines it), reloaded when meta.json changes. Objects are pre-rendered to JSON b
 
 Rate limiting (off by default): `create_app(world_dir, rate_limit_per_second=N)` allows N requests per account
 in each one-second window of `clock()` (default `time.monotonic`); beyond that 429 with Stripe's `rate_limit`
-error. Also `GET /__stats` (requests and objects per endpoint, per status, per account) and `POST /__stats/reset`.
+error. Also `GET /__stats` (shared counters, `sandbox.emulators.stats`: requests and objects per endpoint, per
+status, per account), `POST /__stats`, and the fault injection of `sandbox.emulators.faults` (`/__control`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.emulators.faults import install as install_faults
 from sandbox.emulators.limits import RateLimiter
+from sandbox.emulators.stats import Stats
 from sandbox.emulators.stripe_errors import (
     StripeError,
     invalid_key,
@@ -57,49 +58,6 @@ from sandbox.emulators.world_cache import WorldCache
 
 DEFAULT_PORT = 8702
 EXPANDABLE: dict[str, frozenset[str]] = {spec.object_name: spec.expandable for spec in RESOURCES.values()}
-
-
-# --------------------------------------------------------------------------------------------- counters, limiter
-
-
-class StripeStats:
-    """Request counters: per endpoint (requests, objects served), per HTTP status and per account."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        """Zero every counter."""
-        with self._lock:
-            self._since = time.time()
-            self._status: Counter[int] = Counter()
-            self._requests: Counter[str] = Counter()
-            self._objects: Counter[str] = Counter()
-            self._accounts: defaultdict[str, Counter[str]] = defaultdict(Counter)
-
-    def record(self, endpoint: str, status: int, objects: int = 0, account: str | None = None) -> None:
-        """One response of `endpoint` (e.g. `GET /v1/charges`) that served `objects` objects."""
-        with self._lock:
-            self._status[status] += 1
-            self._requests[endpoint] += 1
-            self._objects[endpoint] += objects
-            if account is not None:
-                self._accounts[account]["requests"] += 1
-                self._accounts[account]["objects"] += objects
-
-    def snapshot(self) -> dict[str, Any]:
-        """Everything counted since the last reset, JSON-ready."""
-        with self._lock:
-            return {
-                "since": self._since,
-                "requests": sum(self._status.values()),
-                "objects": sum(self._objects.values()),
-                "by_status": {str(code): n for code, n in sorted(self._status.items())},
-                "endpoints": {name: {"requests": self._requests[name], "objects": self._objects[name]}
-                              for name in sorted(self._requests)},
-                "accounts": {name: dict(counts) for name, counts in sorted(self._accounts.items())},
-            }
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -202,7 +160,7 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
     render_cache = RenderCache()
     cache = WorldCache(Path(world_dir), lambda path: StripeWorld.load(path, render_cache))
     cache.get()
-    stats = StripeStats()
+    stats = Stats()
     limiter = RateLimiter(rate_limit_per_second, clock) if rate_limit_per_second else None
 
     def authorize(request: Request) -> tuple[StripeWorld, str]:
@@ -232,9 +190,9 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
                 else:
                     body = _list_body(url, blobs, has_more)
             except StripeError as exc:
-                stats.record(endpoint, exc.status, 0, account)
+                stats.record(exc.status, endpoint, 0, account)
                 return _json(exc.body(), exc.status)
-            stats.record(endpoint, 200, len(blobs), account)
+            stats.record(200, endpoint, len(blobs), account)
             return _raw(body)
 
         return handler
@@ -257,9 +215,9 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
                 if expand:
                     blob = orjson.dumps(_expanded(world, account, [blob], expand, in_list=False)[0])
             except StripeError as exc:
-                stats.record(endpoint, exc.status, 0, account)
+                stats.record(exc.status, endpoint, 0, account)
                 return _json(exc.body(), exc.status)
-            stats.record(endpoint, 200, 1, account)
+            stats.record(200, endpoint, 1, account)
             return _raw(blob)
 
         return handler
@@ -269,18 +227,10 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
             authorize(request)
             raise unrecognized_url(request.method, request.url.path)
         except StripeError as exc:
-            stats.record("other", exc.status)
+            stats.record(exc.status, "other")
             return _json(exc.body(), exc.status)
 
-    async def stats_endpoint(_request: Request) -> Response:
-        return _json(stats.snapshot())
-
-    async def stats_reset(_request: Request) -> Response:
-        stats.reset()
-        return _json({"ok": True})
-
-    routes = [Route("/__stats", stats_endpoint, methods=["GET"]),
-              Route("/__stats/reset", stats_reset, methods=["POST"])]
+    routes = []
     for resource in RESOURCES:
         routes.append(Route(f"/v1/{resource}", list_endpoint(resource), methods=["GET"]))
         routes.append(Route(f"/v1/{resource}/{{id}}", retrieve_endpoint(resource), methods=["GET"]))
@@ -289,4 +239,5 @@ def create_app(world_dir: Path, rate_limit_per_second: int | None = None,
     app = Starlette(routes=routes)
     app.state.world_cache = cache
     app.state.stats = stats
+    install_faults(app, "stripe", Path(world_dir), stats)
     return app

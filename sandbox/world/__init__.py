@@ -24,7 +24,7 @@ TABLES = (
 
 # Areas simulated on top of the base world, one module each with `simulate(seed, world)` and
 # `at_clock(tables, as_of)`; their tables live in `world/<area>/<table>.parquet`.
-AREAS = ("support", "fulfilment", "payments")
+AREAS = ("support", "fulfilment", "payments", "leaks")
 SHEET_PREFIX = "sheet:"
 
 

@@ -352,7 +352,23 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
         # each area has its own RNG stream, so adding one never changes the others
         world.areas[area] = area_module(area).simulate(seed, world)
     _link_stripe_payments(world)
+    _write_approvals(world)
     return world
+
+
+def _write_approvals(world: World) -> None:
+    """Escalations written into the Shopify refund note (`approved_by:<staff>`), as ops staff type them."""
+    leaks = world.areas.get("leaks")
+    if leaks is None:
+        return
+    from sandbox.world.leaks import refund_note_tokens
+
+    token = world.refunds["refund_id"].map(refund_note_tokens(leaks))
+    has = token.notna()
+    note = world.refunds["note"]
+    world.refunds.loc[has, "note"] = [
+        f"{n} approved_by:{t}" if isinstance(n, str) else f"approved_by:{t}" for n, t in zip(note[has], token[has])
+    ]
 
 
 def _link_stripe_payments(world: World) -> None:

@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox.world import SHEET_PREFIX, World, world_at
+from sandbox.world import SHEET_PREFIX, World, area_module, clock
 from sandbox.world.presets import CAUSES, CURRENCIES, KPI_TARGETS
+
+# areas whose `at_clock` re-renders a sheet (a claims log, a label export grow with the clock)
+CLOCK_SHEET_AREAS = ("fulfilment", "leaks")
 
 
 def _cents(values: pd.Series) -> pd.Series:
@@ -37,9 +40,15 @@ def fx_rates(world: World) -> pd.DataFrame:
 def area_sheets(world: World) -> dict[str, pd.DataFrame]:
     """The areas' sheets as the ops team has them at the clock (a claims log holds only claims filed by then)."""
     static = {name: df for tables in world.areas.values() for name, df in tables.items()
-              if name.startswith(SHEET_PREFIX)}
-    at_clock = {name: df for tables in world_at(world).areas.values() for name, df in tables.items()
-                if name.startswith(SHEET_PREFIX)}
+              if name.startswith(SHEET_PREFIX)}  # a world already at its clock holds its clock sheets here
+    # only the areas whose sheets change with the clock are put at the clock (the base tables are not needed)
+    as_of = clock(world)
+    at_clock = {}
+    for area, tables in world.areas.items():
+        if area in CLOCK_SHEET_AREAS and not world.meta.get("at_clock"):
+            rows = area_module(area).at_clock({k: v for k, v in tables.items() if not k.startswith(SHEET_PREFIX)},
+                                              as_of)
+            at_clock.update({name: df for name, df in rows.items() if name.startswith(SHEET_PREFIX)})
     return {name.removeprefix(SHEET_PREFIX): df for name, df in {**static, **at_clock}.items()}
 
 

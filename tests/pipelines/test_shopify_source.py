@@ -53,6 +53,20 @@ def test_raw_columns_are_typed_as_declared(loaded) -> None:
     assert types["order_transactions.amount"] == "DECIMAL(18,2)"
     assert types["orders.cancelled_at"].startswith("TIMESTAMP"), "declared even when every value is null"
     assert types["orders.updated_at"].startswith("TIMESTAMP")
+    assert types["product_variants.price"] == "DECIMAL(18,2)"
+    assert types["fulfillments.created_at"].startswith("TIMESTAMP")
+    assert types["fulfillment_line_items.quantity"] == "BIGINT"
+
+
+def test_each_raw_table_has_only_its_own_columns(loaded) -> None:
+    _, _, path, _, _ = loaded
+    columns = {}
+    for table, column in _query(path, "select table_name, column_name from information_schema.columns "
+                                      "where table_schema = 'raw_shopify' and column_name not like '_dlt%'"):
+        columns.setdefault(table, set()).add(column)
+    assert "cancel_reason" in columns["orders"] and "cancel_reason" not in columns["order_line_items"]
+    assert "sku" not in columns["orders"] and "restock_type" not in columns["refunds"]
+    assert "line_item_id" not in columns["fulfillments"] and "tracking_number" not in columns["fulfillment_line_items"]
 
 
 def test_every_object_at_the_clock_is_loaded_once(loaded) -> None:
