@@ -54,7 +54,14 @@ AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "
 CORE_AREAS = {"quality"}  # computed for every world (the others only when the world simulates that area)
 WAREHOUSE_METRICS: dict[str, set[str]] = {
     "quality": {"data_completeness"},
-    "support": set(),
+    "support": {
+        "first_response_hours_p50",
+        "first_response_business_hours_p50",
+        "frt_within_target_rate",
+        "refund_ticket_first_response_business_hours_p50",
+        "resolved_within_3_exchanges_rate",
+        "template_usage_rate",
+    },
     "fulfilment": set(),
     "payments": set(),
     "leaks": set(),
