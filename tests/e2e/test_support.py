@@ -20,10 +20,8 @@ def _ok(result: subprocess.CompletedProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(leakwatch: Leakwatch) -> Leakwatch:
-    _ok(leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "8", "--free-ports"))
-    _ok(leakwatch("run"))
-    return leakwatch
+def published(published_tiny: Leakwatch) -> Leakwatch:
+    return published_tiny
 
 
 def test_verify_compares_every_support_metric(published: Leakwatch) -> None:
