@@ -31,6 +31,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from pipelines.sources.stripe.helpers import ROW_BUILDERS, list_pages, retrieve, stripe_client
 from pipelines.sources.stripe.settings import (
     API_BASE_URL,
+    BATCH_ROWS,
     CHANGE_EVENT_TYPES,
     ENDPOINTS,
     OPEN_DISPUTE_STATUSES,
@@ -68,13 +69,19 @@ def stripe_objects(accounts: list[dict[str, str]], api_keys: dict[str, str], bas
     dispute its balance transactions) and one cursor set per account must move together.
     """
     state = dlt.current.resource_state().setdefault("accounts", {})
+    hinted: set[str] = set()
     for account in accounts:
         client = stripe_client(base_url, api_keys[account["brand"].lower()], max_attempts, backoff_factor)
-        sync = AccountSync(client, account, state.setdefault(account["account_id"], {}), overlap_seconds)
+        sync = AccountSync(client, account, state.setdefault(account["account_id"], {}), overlap_seconds, hinted)
         yield from sync.run()
 
 
-def _hinted(table: str, rows: list[dict[str, Any]]) -> TDataItem:
+def _hinted(table: str, rows: list[dict[str, Any]], hinted: set[str]) -> TDataItem:
+    """Rows routed to `table`; the table's hints (columns, key, merge) travel with its first batch only (applying
+    them on every page cost more than the HTTP round trips)."""
+    if table in hinted:
+        return dlt.mark.with_table_name(rows, table)
+    hinted.add(table)
     return dlt.mark.with_hints(rows, dlt.mark.make_hints(table_name=table, columns=TABLE_COLUMNS[table],
                                                          primary_key="id", write_disposition="merge"))
 
@@ -82,8 +89,11 @@ def _hinted(table: str, rows: list[dict[str, Any]]) -> TDataItem:
 class AccountSync:
     """One account's extraction: created-window lists, then late changes re-read by id."""
 
-    def __init__(self, client: RESTClient, account: dict[str, str], state: dict[str, Any], overlap: int):
+    def __init__(self, client: RESTClient, account: dict[str, str], state: dict[str, Any], overlap: int,
+                 hinted: set[str]):
         self.client = client
+        self.hinted = hinted
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.account = {"account_id": account["account_id"], "brand": account["brand"]}
         self.state = state
         self.overlap = overlap
@@ -112,10 +122,15 @@ class AccountSync:
                 obj = retrieve(self.client, ENDPOINTS[table], object_id, expand)
                 if obj is not None:
                     yield from self._emit(table, [obj])
+        for table, rows in self.buffers.items():
+            if rows:
+                yield _hinted(table, rows, self.hinted)
+        self.buffers = {}
         self.state["open_disputes"] = sorted(self.open_disputes)
 
     def _emit(self, table: str, objects: list[dict[str, Any]]) -> Iterator[TDataItem]:
-        """Rows of the objects not emitted yet in this run (pages that overlap never repeat a row)."""
+        """Rows of the objects not emitted yet in this run (pages that overlap never repeat a row), handed to dlt
+        in batches of BATCH_ROWS per table (dlt's per-batch table bookkeeping outweighed small pages)."""
         build = ROW_BUILDERS[table]
         rows = []
         nested: list[dict[str, Any]] = []
@@ -126,7 +141,11 @@ class AccountSync:
             rows.append(build(obj, self.account))
             self._note(table, obj, nested)
         if rows:
-            yield _hinted(table, rows)
+            buffer = self.buffers.setdefault(table, [])
+            buffer.extend(rows)
+            if len(buffer) >= BATCH_ROWS:
+                yield _hinted(table, buffer, self.hinted)
+                self.buffers[table] = []
         if nested:
             yield from self._emit("balance_transactions", nested)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
@@ -21,11 +22,27 @@ from requests import Request, Response
 from pipelines.sources.stripe.settings import PAGE_SIZE
 
 
+def _body(response: Response) -> dict[str, Any]:
+    """The decoded list body, decoded once per response (orjson) and kept on it for the paginator."""
+    body = getattr(response, "_stripe_body", None)
+    if body is None:
+        body = orjson.loads(response.content)
+        response._stripe_body = body  # type: ignore[attr-defined]
+    return body
+
+
+class StripeRESTClient(RESTClient):
+    """dlt's RESTClient whose list pages are Stripe list objects: `data` taken directly (no JSONPath per page)."""
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        return _body(response).get("data") or []
+
+
 class StripePaginator(BaseReferencePaginator):
     """Stripe list paging: while `has_more`, ask for the objects after the last one (`starting_after=<id>`)."""
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        body = response.json()
+        body = _body(response)
         objects = body.get("data") or []
         self._next_reference = objects[-1]["id"] if body.get("has_more") and objects else None
 
@@ -39,8 +56,8 @@ def stripe_client(base_url: str, api_key: str, max_attempts: int = 5, backoff_fa
     """A REST client for one account's secret key (the key only travels in the Authorization header)."""
     session = Client(raise_for_status=False, request_max_attempts=max_attempts,
                      request_backoff_factor=backoff_factor, respect_retry_after_header=True).session
-    return RESTClient(base_url=base_url.rstrip("/"), auth=BearerTokenAuth(api_key), paginator=StripePaginator(),
-                      data_selector="data", session=session)
+    return StripeRESTClient(base_url=base_url.rstrip("/"), auth=BearerTokenAuth(api_key),
+                            paginator=StripePaginator(), data_selector="data", session=session)
 
 
 def list_pages(client: RESTClient, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -54,7 +71,7 @@ def retrieve(client: RESTClient, path: str, object_id: str, expand: tuple[str, .
     if response.status_code == 404:
         return None
     response.raise_for_status()
-    return response.json()
+    return orjson.loads(response.content)
 
 
 # --------------------------------------------------------------------------------------------- flattening

@@ -2,6 +2,7 @@
 
 API_BASE_URL = "https://api.stripe.com"
 PAGE_SIZE = 100  # Stripe's maximum `limit`
+BATCH_ROWS = 5000  # rows per table handed to dlt at once
 # Re-read objects created this many seconds before the last cursor (same-second ties, clock skew).
 OVERLAP_SECONDS = 3600
 # Event types that announce a change to an object created earlier than the cursor.
