@@ -17,11 +17,12 @@ from pipelines.defs.reports import daily_standup, weekly_kpi  # noqa: E402
 from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
 from pipelines.defs.serving import serving_db  # noqa: E402
 from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
+from pipelines.defs.stripe import stripe_assets  # noqa: E402
 
 defs = Definitions(
     assets=[
         # sources
-        shopify_assets, sheets_assets, reamaze_assets,
+        shopify_assets, sheets_assets, reamaze_assets, stripe_assets,
         # transform, check, publish, report
         leakwatch_dbt_assets, data_completeness, serving_db, daily_standup, weekly_kpi,
     ],

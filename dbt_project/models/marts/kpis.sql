@@ -3,6 +3,7 @@
 {%- set area_kpis = [
     'int_kpis__refunds',
     'int_kpis__support',
+    'int_kpis__payments',
 ] %}
 
 with
@@ -12,18 +13,18 @@ with
 area_kpis as (
 
     {%- for model in area_kpis %}
-    select
-        metric,
-        store_id,
-        period_start,
-        grain,
-        dimension,
-        dimension_value,
-        value
-    from {{ ref(model) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            metric,
+            store_id,
+            period_start,
+            grain,
+            dimension,
+            dimension_value,
+            value
+        from {{ ref(model) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
