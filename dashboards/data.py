@@ -145,7 +145,7 @@ def run_query(name: str, params: Params | None = None) -> pd.DataFrame:
 
 def mart_columns() -> dict[str, list[str]]:
     """The published marts and their columns, ``{table: [column, …]}`` (what the pages can show)."""
-    frame = run_query("mart_columns")
+    frame = run_query("published_columns")
     columns: dict[str, list[str]] = {}
     for row in frame.itertuples(index=False):
         columns.setdefault(str(row.table_name), []).append(str(row.column_name))

@@ -202,6 +202,15 @@ def run_page(title: str, render: Callable[[Scope], None]) -> None:
         st.warning(str(exc))
 
 
+def report_month(scope: Scope) -> date | None:
+    """The latest complete month in the date range (the latest month when none is complete yet)."""
+    from dashboards.narrative import headline_month
+
+    months = data.run_query("months")
+    months = months[months["period_start"].map(scope.month_in_range)]
+    return None if months.empty else headline_month(months)
+
+
 def area_kpis(scope: Scope, kpi_list: list[Kpi], currency: str, what: str) -> pd.DataFrame:
     """Tiles of the latest month in the range (as-of KPIs: the last run) and the monthly trend of ``kpi_list``.
 
@@ -215,11 +224,11 @@ def area_kpis(scope: Scope, kpi_list: list[Kpi], currency: str, what: str) -> pd
                 f"{', '.join(f'`{k.metric}`' for k in kpi_list)}. They appear here once the pipeline publishes them.",
                 icon=":material/hourglass_empty:")
         return values
-    month = kpis.latest_month(values)
+    month = report_month(scope) or kpis.latest_month(values)
     goals = kpis.targets()
     if month is not None:
-        st.caption(f"Monthly KPIs of {month:%B %Y} (the latest month in the selected dates) for {scope.label}; "
-                   "point-in-time counts are as of the last run.")
+        st.caption(f"Monthly KPIs of {month:%B %Y} (the latest complete month in the selected dates) for "
+                   f"{scope.label}; point-in-time counts are as of the last run.")
     kpi_row(kpi_list, values, month, goals, currency)
     if not scope.all_stores and len(scope.store_ids) > 1:
         st.caption("Rates and percentiles are shown for one store or the whole portfolio only.")

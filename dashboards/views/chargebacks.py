@@ -48,12 +48,10 @@ def render_thresholds(values, month, currency: str) -> None:  # noqa: ANN001 - D
 
 
 def render(scope: Scope) -> None:
-    from dashboards.kpis import latest_month
-
     currency = ui.reporting_currency()
     values = ui.area_kpis(scope, KPIS, currency, "Chargeback")
     if not values.empty:
-        render_thresholds(values, latest_month(values), currency)
+        render_thresholds(values, ui.report_month(scope), currency)
     disputes = ui.mart_section("Disputes", "chargebacks", scope, currency)
     if disputes is not None:
         if "reason" in disputes.columns:

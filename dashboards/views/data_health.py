@@ -51,7 +51,7 @@ def render(scope: Scope) -> None:
                                                                       "value": "passing_rate"}),
                  "data_completeness_by_domain", currency)
     st.subheader("Published marts")
-    ui.table(data.run_query("mart_sizes"), "published_marts", currency)
+    ui.table(data.run_query("published_marts"), "published_marts", currency)
 
 
 def kpis_scope() -> Scope:
