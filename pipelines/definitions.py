@@ -15,9 +15,10 @@ from pipelines.defs.quality import data_completeness  # noqa: E402
 from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
 from pipelines.defs.serving import serving_db  # noqa: E402
 from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
+from pipelines.defs.stripe import stripe_assets  # noqa: E402
 
 defs = Definitions(
-    assets=[shopify_assets, sheets_assets, leakwatch_dbt_assets, data_completeness, serving_db],
+    assets=[shopify_assets, sheets_assets, stripe_assets, leakwatch_dbt_assets, data_completeness, serving_db],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     sensors=[run_failure_alert],

@@ -41,7 +41,9 @@ AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "
 WAREHOUSE_METRICS: dict[str, set[str]] = {
     "support": set(),
     "fulfilment": set(),
-    "payments": set(),
+    "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
+                 "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",
+                 "integration_issue_count"},
 }
 
 

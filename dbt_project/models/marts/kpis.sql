@@ -2,6 +2,7 @@
 -- Each area computes its KPIs in intermediate/kpis/int_kpis__<area>.sql with the same seven columns.
 {%- set area_kpis = [
     'int_kpis__refunds',
+    'int_kpis__payments',
 ] %}
 
 with
@@ -9,18 +10,18 @@ with
 area_kpis as (
 
     {%- for model in area_kpis %}
-    select
-        metric,
-        store_id,
-        period_start,
-        grain,
-        dimension,
-        dimension_value,
-        value
-    from {{ ref(model) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            metric,
+            store_id,
+            period_start,
+            grain,
+            dimension,
+            dimension_value,
+            value
+        from {{ ref(model) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
