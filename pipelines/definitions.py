@@ -12,13 +12,15 @@ settings.activate_config()
 from pipelines.defs.alerting import run_failure_alert  # noqa: E402
 from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
 from pipelines.defs.quality import data_completeness  # noqa: E402
+from pipelines.defs.reamaze import reamaze_assets  # noqa: E402
 from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
 from pipelines.defs.serving import serving_db  # noqa: E402
 from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
 from pipelines.defs.stripe import stripe_assets  # noqa: E402
 
 defs = Definitions(
-    assets=[shopify_assets, sheets_assets, stripe_assets, leakwatch_dbt_assets, data_completeness, serving_db],
+    assets=[shopify_assets, sheets_assets, stripe_assets, leakwatch_dbt_assets, data_completeness, serving_db,
+            reamaze_assets],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     sensors=[run_failure_alert],

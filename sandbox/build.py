@@ -39,7 +39,14 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
 
 AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
 WAREHOUSE_METRICS: dict[str, set[str]] = {
-    "support": set(),
+    "support": {
+        "first_response_hours_p50",
+        "first_response_business_hours_p50",
+        "frt_within_target_rate",
+        "refund_ticket_first_response_business_hours_p50",
+        "resolved_within_3_exchanges_rate",
+        "template_usage_rate",
+    },
     "fulfilment": set(),
     "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
                  "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",

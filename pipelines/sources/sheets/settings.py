@@ -28,4 +28,9 @@ SHEETS: dict[str, SheetSpec] = {
                                ("code",)),
     "fx_rates": SheetSpec({"date": "date", "currency": "currency", "rate_to_usd": "decimal"}, ("date", "currency")),
     "kpi_targets": SheetSpec({"metric": "str", "target": "decimal", "direction": "str"}, ("metric",)),
+    "support_targets": SheetSpec(
+        {"brand": "str", "timezone": "timezone", "support_hours_start": "hhmm", "support_hours_end": "hhmm",
+         "frt_target_hours": "decimal", "template_required_categories": "str"},
+        ("brand",),
+    ),
 }
