@@ -85,12 +85,12 @@ def not_available(what: str, tables: list[str]) -> None:
 
 
 def money_columns(frame: pd.DataFrame) -> list[str]:
-    """Numeric columns that hold reporting-currency amounts (by name)."""
+    """Numeric columns that hold reporting-currency amounts (by name; ``*_local``/``original_*`` are not)."""
     return [
         c for c in frame.columns
         if pd.api.types.is_numeric_dtype(frame[c]) and any(h in c for h in MONEY_HINTS)
         and not c.endswith(("_pct", "_rate", "_share", "_count", "_days", "_hours"))
-        and "pct" not in c and "rate" not in c and "original" not in c
+        and "pct" not in c and "rate" not in c and "original" not in c and "local" not in c
     ]
 
 

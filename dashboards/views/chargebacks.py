@@ -57,10 +57,16 @@ def render(scope: Scope) -> None:
         if "reason" in disputes.columns:
             st.caption("Disputes by reason")
             ui.count_chart(disputes, "reason", "Disputes")
-        if "at_risk" in disputes.columns:
-            st.subheader("Deadlines at risk")
-            at_risk = disputes[disputes["at_risk"].fillna(False).astype(bool)]
-            ui.table(at_risk, "chargebacks_at_risk", currency)
+        if "is_preventable" in disputes.columns and not disputes.empty:
+            share = disputes["is_preventable"].fillna(False).astype(bool).mean()
+            st.markdown(f"**{ui.fmt_pct(share)}** of these {len(disputes):,} disputes were preventable "
+                        "(`is_preventable`, METRICS.md §6).")
+        flag = next((c for c in ("is_at_risk", "at_risk") if c in disputes.columns), None)
+        if flag:
+            st.subheader("Deadlines at risk (evidence due within 72 h)")
+            at_risk = disputes[disputes[flag].fillna(False).astype(bool)]
+            sort = [c for c in ("evidence_due_by",) if c in at_risk.columns]
+            ui.table(at_risk.sort_values(sort) if sort else at_risk, "chargebacks_at_risk", currency)
     ui.mart_section("Rates by store and card brand", "chargeback_rates", scope, currency)
 
 

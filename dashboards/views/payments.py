@@ -25,11 +25,22 @@ def render(scope: Scope) -> None:
         st.subheader("Open integration issues by type")
         st.altair_chart(ui.bar(latest, "dimension_value", "value", "Open issues", fmt=",.0f"), width="stretch")
     performance = ui.mart_section("Payment performance", "payment_performance", scope, currency)
-    if performance is not None:
-        code = next((c for c in ("failure_code", "decline_code") if c in performance.columns), None)
-        if code:
-            st.caption("Declines by code")
-            ui.count_chart(performance.dropna(subset=[code]), code, "Charges")
+    if performance is not None and not performance.empty:
+        if {"card_brand", "attempted_charges", "succeeded_charges"} <= set(performance.columns):
+            by_brand = performance.groupby("card_brand", as_index=False)[["attempted_charges",
+                                                                         "succeeded_charges"]].sum()
+            by_brand["auth_success_rate"] = by_brand["succeeded_charges"] / by_brand["attempted_charges"].where(
+                by_brand["attempted_charges"] > 0)
+            st.caption("Authorisation success rate by card brand (succeeded / attempted charges, selected months)")
+            st.altair_chart(ui.bar(by_brand, "card_brand", "auth_success_rate", "Auth success rate", fmt=".1%"),
+                            width="stretch")
+        if {"top_failure_code", "top_failure_code_count"} <= set(performance.columns):
+            codes = (performance.dropna(subset=["top_failure_code"])
+                     .groupby("top_failure_code", as_index=False)["top_failure_code_count"].sum())
+            if not codes.empty:
+                st.caption("Decline codes: the top failure code of each store × card brand × month, with its count")
+                st.altair_chart(ui.bar(codes, "top_failure_code", "top_failure_code_count", "Declined charges",
+                                       fmt=",.0f"), width="stretch")
     ui.mart_section("Reconciliation issues", "integration_issues", scope, currency)
 
 
