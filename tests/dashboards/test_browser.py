@@ -7,7 +7,10 @@ again (pipelines.publish, the same atomic os.replace the pipeline uses) while th
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -18,7 +21,7 @@ import pytest
 
 from dashboards import app
 from pipelines import publish
-from tests.conftest import free_port
+from tests.conftest import PROJECT_ROOT, free_port
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -47,17 +50,22 @@ def wait_until_healthy(url: str, process) -> None:  # noqa: ANN001 - subprocess.
 @pytest.fixture(scope="module")
 def dashboard_url(published_tiny) -> Iterator[str]:  # noqa: ANN001 - conftest.Published
     port = free_port()
-    process = published_tiny.leakwatch.popen("dashboard", "--port", str(port))
+    leakwatch = published_tiny.leakwatch
+    # Own process group: `leakwatch dashboard` runs streamlit as a child, which must go down with it.
+    process = subprocess.Popen(leakwatch.command("dashboard", "--port", str(port)), env=leakwatch.env,
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)
         yield url
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
-        except Exception:  # noqa: BLE001 - make sure it is gone
-            process.kill()
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
