@@ -5,7 +5,7 @@ RUN := $(UV) run --frozen
 PRESET ?= demo
 SEED ?= 7
 
-.PHONY: setup demo test lint docs dq-docs bench bench-small clean sandbox-stop
+.PHONY: setup chromium demo test lint docs dq-docs bench bench-small clean sandbox-stop
 
 setup: ## Install uv if missing, the locked environment, and the dbt manifest Dagster needs
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
@@ -24,7 +24,12 @@ demo: setup ## Sandbox + full pipeline + publish, then where to look
 	@echo "  Dagster UI (schedule on):     uv run leakwatch ui            -> http://127.0.0.1:3000"
 	@echo "  sandbox emulators:            running in the background (make sandbox-stop to stop them)"
 
-test: setup ## The whole test suite (unit, dbt, end-to-end on the tiny preset)
+chromium: ## Debian's chromium for the dashboard browser test (Playwright's own download cannot work here)
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: setup chromium ## The whole test suite (unit, dbt, end-to-end on the tiny preset, dashboard in chromium)
 	$(RUN) pytest -q
 
 lint: setup ## ruff + sqlfluff (duckdb dialect, dbt templater)
@@ -40,6 +45,7 @@ dq-docs: setup ## Great Expectations Data Docs of the data-completeness checks (
 bench: setup ## Benchmarks (not part of make test); results in bench/results/
 	$(RUN) python bench/sandbox_generation.py tiny small demo large
 	$(RUN) python bench/emulator_throughput.py demo
+	$(RUN) python bench/dashboard_render.py
 
 bench-small: setup ## Quick benchmark variant (< 3 min)
 	$(RUN) python bench/sandbox_generation.py tiny small

@@ -73,3 +73,63 @@ def portfolio_trend_chart(trend: pd.DataFrame, target: float) -> alt.LayerChart:
         )
     )
     return alt.layer(line, target_rule(target, axis="y"))
+
+
+KIND_AXIS = {"pct": ".0%", "money": ",.0f", "count": ",.0f", "hours": ",.1f", "days": ",.1f"}
+KIND_TOOLTIP = {"pct": ".1%", "money": ",.2f", "count": ",.0f", "hours": ",.1f", "days": ",.1f"}
+KIND_TITLE = {"pct": "%", "count": "count", "hours": "hours", "days": "days"}
+
+
+def kpi_trend_chart(rows: pd.DataFrame, kind: str, currency: str, target: float | None = None) -> alt.Chart:
+    """Lines by month of KPIs of one kind (columns ``period_start``, ``label``, ``value``), with a target rule."""
+    title = currency if kind == "money" else KIND_TITLE.get(kind, "value")
+    line = (
+        alt.Chart(rows)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period_start:T", title="Month", axis=alt.Axis(format="%b %Y", tickCount="month")),
+            y=alt.Y("value:Q", title=title, axis=alt.Axis(format=KIND_AXIS.get(kind, ",.2f"))),
+            color=alt.Color("label:N", title="KPI"),
+            tooltip=[
+                alt.Tooltip("label:N", title="KPI"),
+                alt.Tooltip("period_start:T", title="Month", format="%B %Y"),
+                alt.Tooltip("value:Q", title=title, format=KIND_TOOLTIP.get(kind, ",.2f")),
+            ],
+        )
+    )
+    return alt.layer(line, target_rule(target, axis="y")) if target is not None and kind == "pct" else line
+
+
+def bar_chart(frame: pd.DataFrame, category: str, value: str, title: str, fmt: str = ",.2f") -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category``, largest on top; ``title`` names the value axis."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=fmt.replace(".2f", ".0f"))),
+            y=alt.Y(f"{category}:N", title=None, sort="-x"),
+            tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{value}:Q", title=title, format=fmt)],
+        )
+    )
+
+
+def pareto_chart(frame: pd.DataFrame, category: str, currency: str) -> alt.LayerChart:
+    """Pareto: leak cost bars per ``category`` (largest first) and the cumulative share line on a second axis.
+
+    ``frame`` has ``category``, ``leak_cost`` and ``cumulative_share`` and is already sorted largest first.
+    """
+    order = list(frame[category].astype(str))
+    base = alt.Chart(frame).encode(x=alt.X(f"{category}:N", sort=order, title=None))
+    bars = base.mark_bar().encode(
+        y=alt.Y("leak_cost:Q", title=f"Leak cost ({currency})", axis=alt.Axis(format=",.0f")),
+        tooltip=[
+            alt.Tooltip(f"{category}:N"),
+            alt.Tooltip("leak_cost:Q", title=f"Leak cost ({currency})", format=",.2f"),
+            alt.Tooltip("cumulative_share:Q", title="Cumulative share", format=".0%"),
+        ],
+    )
+    line = base.mark_line(point=True, color=TARGET_COLOUR).encode(
+        y=alt.Y("cumulative_share:Q", title="Cumulative share of leak cost", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+    )
+    return alt.layer(bars, line).resolve_scale(y="independent")

@@ -85,14 +85,19 @@ def file_version(path: Path) -> FileVersion:
 
 
 def _freeze(params: Params | None) -> FrozenParams:
-    """Turn a parameter mapping into a sorted tuple so it can be part of the cache key."""
-    return tuple(sorted((params or {}).items()))
+    """Turn a parameter mapping into a sorted tuple (lists become tuples) so it can be part of the cache key."""
+    items = ((key, tuple(value) if isinstance(value, list | tuple) else value) for key, value in (params or {}).items())
+    return tuple(sorted(items))
 
 
 def _execute(path: Path, sql: str, params: FrozenParams) -> pd.DataFrame:
-    """Open ``path`` read-only, run ``sql`` with named parameters bound by DuckDB, close, return a DataFrame."""
+    """Open ``path`` read-only, run ``sql`` with named parameters bound by DuckDB, close, return a DataFrame.
+
+    Tuple parameters are bound as DuckDB lists (``list_contains($store_ids, store_id)``).
+    """
+    bound = {key: list(value) if isinstance(value, tuple) else value for key, value in params}
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, dict(params)).df()
+        return con.execute(sql, bound).df()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -136,3 +141,20 @@ def run_query(name: str, params: Params | None = None) -> pd.DataFrame:
                 f"{path} could not be read (it may be being replaced by a new publish); reload in a moment."
             ) from exc
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def mart_columns() -> dict[str, list[str]]:
+    """The published marts and their columns, ``{table: [column, …]}`` (what the pages can show)."""
+    frame = run_query("published_columns")
+    columns: dict[str, list[str]] = {}
+    for row in frame.itertuples(index=False):
+        columns.setdefault(str(row.table_name), []).append(str(row.column_name))
+    return columns
+
+
+def published_at() -> float | None:
+    """When serving.duckdb was last replaced (its mtime, seconds since the epoch), None when it is missing."""
+    try:
+        return serving_db_path().stat().st_mtime
+    except FileNotFoundError:
+        return None

@@ -153,6 +153,7 @@ def headline(
     top: TopCause | None,
     target: Target,
     currency: str,
+    scope_label: str = "the portfolio",
 ) -> str:
     """One Markdown sentence saying what matters for the month, e.g.
 
@@ -165,7 +166,7 @@ def headline(
         lead = f"So far in **{fmt_month(kpis.month)}** (month to date)"
     pct, cost = kpis.get(HEADLINE_METRIC), kpis.get("refund_cost")
     if pct is not None:
-        parts = [f"{lead} refunds cost **{fmt_pct(pct)}** of profit across the portfolio, "]
+        parts = [f"{lead} refunds cost **{fmt_pct(pct)}** of profit across {scope_label}, "]
         parts.append(_compare_with_target(pct, target))
         excess = excess_over_target(kpis, target)
         versus = _compare_with_previous(pct, previous)
@@ -174,10 +175,10 @@ def headline(
         if extras:
             parts.append(" " + " and ".join(extras))
     elif cost is not None:
-        parts = [f"{lead} refunds cost **{fmt_money(cost, currency)}** across the portfolio, "]
+        parts = [f"{lead} refunds cost **{fmt_money(cost, currency)}** across {scope_label}, "]
         parts.append("with no gross profit to measure them against")
     else:
-        parts = [f"{lead} the portfolio has no refund cost figures yet"]
+        parts = [f"{lead} {scope_label} has no refund cost figures yet"]
     if top is not None:
         parts.append(
             f"; the largest cause is **{top.cause_label}** at **{top.store_id}** "

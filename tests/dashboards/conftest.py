@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -187,3 +188,50 @@ def serving_db(make_serving_db: Callable[..., ServingDb]) -> ServingDb:
 def partial_serving_db(make_serving_db: Callable[..., ServingDb]) -> ServingDb:
     """A fixture serving.duckdb published mid-October 2026: October is month to date."""
     return make_serving_db(as_of=MID_OCTOBER_AS_OF)
+
+
+@dataclass
+class Published:
+    """A private var/ folder holding a real `leakwatch run` of the tiny sandbox preset."""
+
+    leakwatch: object  # tests.conftest.Leakwatch
+
+    @property
+    def serving(self) -> Path:
+        return self.leakwatch.serving
+
+    @property
+    def warehouse(self) -> Path:
+        return self.leakwatch.var_dir / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def published_tiny(tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """Generate the tiny preset and run the whole pipeline ONCE per test session (~90 s).
+
+    ``$LEAKWATCH_DASHBOARD_TEST_VAR`` may name a var folder holding such a run already (e.g. from an earlier
+    session): it is copied, not rebuilt, which keeps iterating on the dashboard quick.
+    """
+    import shutil
+
+    from tests.conftest import Leakwatch
+
+    var_dir = tmp_path_factory.mktemp("dashboard_var")
+    leakwatch = Leakwatch(var_dir)
+    reuse = os.environ.get("LEAKWATCH_DASHBOARD_TEST_VAR")
+    if reuse:
+        for name in ("warehouse.duckdb", "serving.duckdb"):
+            shutil.copy2(Path(reuse) / name, var_dir / name)
+        return Published(leakwatch)
+    for args in (("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--free-ports"), ("run",)):
+        result = leakwatch(*args)
+        assert result.returncode == 0, f"leakwatch {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    assert leakwatch.serving.exists()
+    return Published(leakwatch)
+
+
+@pytest.fixture
+def real_serving_db(published_tiny: Published, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the dashboard at the tiny run's serving.duckdb."""
+    monkeypatch.setenv(data.ENV_VAR, str(published_tiny.serving))
+    return published_tiny.serving

@@ -1,0 +1,2 @@
+-- Every row of marts.support_tickets (filtered by store and period in the page when it has those columns).
+select * from marts.support_tickets
