@@ -206,28 +206,9 @@ class Published:
 
 
 @pytest.fixture(scope="session")
-def published_tiny(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    """Generate the tiny preset and run the whole pipeline ONCE per test session (~90 s).
-
-    ``$LEAKWATCH_DASHBOARD_TEST_VAR`` may name a var folder holding such a run already (e.g. from an earlier
-    session): it is copied, not rebuilt, which keeps iterating on the dashboard quick.
-    """
-    import shutil
-
-    from tests.conftest import Leakwatch
-
-    var_dir = tmp_path_factory.mktemp("dashboard_var")
-    leakwatch = Leakwatch(var_dir)
-    reuse = os.environ.get("LEAKWATCH_DASHBOARD_TEST_VAR")
-    if reuse:
-        for name in ("warehouse.duckdb", "serving.duckdb"):
-            shutil.copy2(Path(reuse) / name, var_dir / name)
-        return Published(leakwatch)
-    for args in (("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--free-ports"), ("run",)):
-        result = leakwatch(*args)
-        assert result.returncode == 0, f"leakwatch {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    assert leakwatch.serving.exists()
-    return Published(leakwatch)
+def published_tiny(published_tiny) -> Published:  # noqa: ANN001 - the root conftest's run of the same name
+    """The session's tiny run (tests/conftest.py), shared with the end-to-end tests."""
+    return Published(published_tiny)
 
 
 @pytest.fixture
