@@ -9,6 +9,7 @@ from pipelines import settings
 
 settings.activate_config()
 
+from pipelines.defs.aftership import aftership_assets  # noqa: E402
 from pipelines.defs.alerting import run_failure_alert  # noqa: E402
 from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
 from pipelines.defs.quality import data_completeness  # noqa: E402
@@ -17,7 +18,7 @@ from pipelines.defs.serving import serving_db  # noqa: E402
 from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
 
 defs = Definitions(
-    assets=[shopify_assets, sheets_assets, leakwatch_dbt_assets, data_completeness, serving_db],
+    assets=[shopify_assets, sheets_assets, aftership_assets, leakwatch_dbt_assets, data_completeness, serving_db],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     sensors=[run_failure_alert],

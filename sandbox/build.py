@@ -40,7 +40,8 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
 AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
 WAREHOUSE_METRICS: dict[str, set[str]] = {
     "support": set(),
-    "fulfilment": set(),
+    "fulfilment": {"carrier_on_time_rate", "carrier_transit_days_p50", "claim_recovery_rate",
+                   "compensation_recovered"},
     "payments": set(),
 }
 
