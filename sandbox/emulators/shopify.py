@@ -29,6 +29,9 @@ Served (for the store named by `{shop}` only, and only what exists at the clock 
 - MoneyBag: shopMoney and presentmentMoney, both in the order currency; MoneyV2: amount ("12.30"), currencyCode.
 - Connections: edges { cursor node }, nodes, pageInfo { hasNextPage hasPreviousPage startCursor endCursor }.
   `first` or `last` is required and at most 250; cursors are opaque (see `shopify_paging`).
+- Fulfillments (`Order.fulfillments`), locations, products and product variants: see
+  `shopify_object_resolvers` (derived from the world by `shopify_catalog`; a fulfillment bumps its order's
+  `updatedAt`, as in Shopify).
 Every other field of the real schema resolves to null when nullable and to a GraphQL error ("Cannot return null
 for non-nullable field ...") when not. Not emulated: `extensions.cost` / throttling, the 60-day order window of
 apps without `read_all_orders`, REST endpoints.
@@ -53,6 +56,7 @@ from starlette.routing import Route
 
 from sandbox.emulators.fast_execution import FastExecutionContext
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
+from sandbox.emulators.shopify_object_resolvers import attach_object_resolvers
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
 from sandbox.emulators.shopify_world import ShopifyWorld
@@ -72,6 +76,7 @@ def served_schema() -> tuple[graphql.GraphQLSchema, frozenset[str]]:
     """The shared schema with resolvers attached, and the orders search fields it documents."""
     schema = shopify_schema()
     attach_resolvers(schema)
+    attach_object_resolvers(schema)
     return schema, order_search_fields(schema)
 
 

@@ -17,7 +17,7 @@ import bisect
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from sandbox.emulators.shopify_catalog import (
+    bump_order_updated_at,
+    fulfilment_tables,
+    store_location_ids,
+    store_variants,
+)
 from sandbox.world import load_world, world_at
 
 log = logging.getLogger(__name__)
@@ -191,12 +197,22 @@ class ShopifyWorld:
     refunds: Table  # grouped by order_id
     refund_line_items: Table  # grouped by refund_id
     customers: Table
+    # shopify_catalog: fulfillments (grouped by order_id), their line items (by fulfillment_id), locations,
+    # each store's location ids and its variants (grouped by product_id)
+    fulfillments: Table | None = None
+    fulfillment_line_items: Table | None = None
+    locations: Table | None = None
+    store_locations: dict[str, list[int]] = field(default_factory=dict)
+    variants: dict[str, Table] = field(default_factory=dict)
 
     @classmethod
     def load(cls, world_dir: Path) -> ShopifyWorld:
         """Read the world, take its view at the clock (`world_at`) and index it (see module docstring)."""
         world = world_at(load_world(world_dir))
         as_of = _parse_as_of(world.meta)
+        fulfillments, fulfillment_lines, locations = fulfilment_tables(world)
+        world.orders = bump_order_updated_at(world.orders, fulfillments)
+        variants = store_variants(world)
         stores = {
             row.shop: Store(
                 store_id=row.store_id,
@@ -217,4 +233,10 @@ class ShopifyWorld:
             refunds=Table(world.refunds, "refund_id", ("order_id",)),
             refund_line_items=Table(world.refund_line_items, "refund_line_item_id", ("refund_id",)),
             customers=Table(world.customers, "customer_id"),
+            fulfillments=Table(fulfillments, "fulfillment_id", ("order_id",)),
+            fulfillment_line_items=Table(fulfillment_lines, "fulfillment_line_item_id", ("fulfillment_id",)),
+            locations=Table(locations, "location_id"),
+            store_locations=store_location_ids(world, locations),
+            variants={store_id: Table(variants[variants["store_id"] == store_id], "variant_id", ("product_id",))
+                      for store_id in world.stores["store_id"]},
         )

@@ -23,7 +23,7 @@ from sandbox.emulators.server import EmulatorHandle, start_background_thread
 from sandbox.emulators.shopify import served_schema
 from sandbox.emulators.shopify_resolvers import RequestContext
 from sandbox.emulators.shopify_world import ShopifyWorld
-from sandbox.world import load_world, world_at
+from sandbox.world import World, load_world, world_at
 
 ORDERS_PAGE = """
 query OrdersPage($first: Int, $last: Int, $after: String, $before: String, $query: String,
@@ -149,6 +149,26 @@ def _seconds(ts: pd.Series) -> pd.Series:
 def _store_orders(tables: dict[str, pd.DataFrame], store_id: str) -> pd.DataFrame:
     orders = tables["orders"]
     return orders[orders["store_id"] == store_id].sort_values("order_id")
+
+
+def shopify_view(world: World) -> dict[str, pd.DataFrame]:
+    """The tables of a world at its clock as Shopify shows them: creating a fulfillment changes the order,
+    so an order's `updated_at` is also at least its latest fulfillment's `created_at` (WORLD.md, "Shopify")."""
+    out = world.tables()
+    fulfilment = world.areas["fulfilment"]
+    out.update({f"fulfilment.{name}": frame for name, frame in fulfilment.items()})
+    orders = out["orders"].copy()
+    shipped = orders["order_id"].map(fulfilment["fulfillments"].groupby("order_id")["created_at"].max())
+    later = shipped.notna() & (shipped > orders["updated_at"])
+    orders.loc[later, "updated_at"] = shipped[later]
+    out["orders"] = orders
+    return out
+
+
+@pytest.fixture(scope="module")
+def tables(world_dir: Path) -> dict[str, pd.DataFrame]:
+    """The world's tables at its clock (`world_at`) as Shopify shows them (`shopify_view`)."""
+    return shopify_view(world_at(load_world(world_dir)))
 
 
 @pytest.fixture(scope="module")
@@ -511,7 +531,7 @@ def test_clock_hides_future_orders_and_moves_while_running(
     for as_of in (earlier, datetime.fromisoformat(raw.meta["horizon_end"])):
         _set_clock(world_path, as_of)
         view = world_at(raw, pd.Timestamp(as_of))
-        orders = _store_orders(view.tables(), store.name)
+        orders = _store_orders(shopify_view(view), store.name)
         assert shop.walk(250, sortKey="ID")[0] == [_gid(i) for i in orders["order_id"]]
         served = [order for page in _all_full_pages(shop) for order in page]
         assert {o["id"]: o["updatedAt"] for o in served} == {
@@ -563,3 +583,147 @@ def test_cursor_outside_the_filtered_range(shop: Shop) -> None:
                                       "query": query})["data"]["orders"]
         assert conn["edges"] == []
         assert conn["pageInfo"]["hasPreviousPage"] is False and conn["pageInfo"]["hasNextPage"] is False
+
+
+# ---------------------------------------------------------------- fulfillments, locations, products
+
+FULFILLMENTS = """
+query Fulfillments($first: Int!, $after: String) {
+  orders(first: $first, after: $after, sortKey: ID) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id name updatedAt
+      fulfillments(first: 10) {
+        id name createdAt updatedAt status totalQuantity order { id }
+        location { id name isActive address { countryCode country } }
+        trackingInfo(first: 5) { number company url }
+        fulfillmentLineItems(first: 10) {
+          pageInfo { hasNextPage }
+          edges { cursor node { id quantity lineItem { id sku }
+            originalTotalSet { shopMoney { amount currencyCode } } } }
+        }
+      }
+    }
+  }
+}
+"""
+CATALOG = """
+query Catalog($first: Int!, $after: String, $query: String) {
+  productVariants(first: $first, after: $after, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id sku price title displayName createdAt updatedAt
+      product { id title handle vendor status variants(first: 5) { nodes { id sku } } } }
+  }
+  locations(first: 50) {
+    nodes { id name isActive fulfillsOnlineOrders createdAt address { countryCode country } }
+  }
+}
+"""
+
+
+def _walk_fulfillments(shop: Shop) -> list[dict[str, Any]]:
+    orders, after = [], None
+    while True:
+        body = shop.gql(FULFILLMENTS, {"first": 100, "after": after})
+        assert "errors" not in body, body["errors"][:2]
+        conn = body["data"]["orders"]
+        orders += conn["nodes"]
+        if not conn["pageInfo"]["hasNextPage"]:
+            return orders
+        after = conn["pageInfo"]["endCursor"]
+
+
+def test_object_queries_validate_against_the_real_schema() -> None:
+    assert _is_valid(FULFILLMENTS) and _is_valid(CATALOG)
+
+
+def test_fulfillments_of_every_order_equal_the_world(shop: Shop, tables: dict[str, pd.DataFrame],
+                                                     store: pd.Series) -> None:
+    orders = _store_orders(tables, store.name)
+    fl = tables["fulfilment.fulfillments"]
+    fl = fl[fl["order_id"].isin(orders["order_id"])]
+    fli = tables["fulfilment.fulfillment_line_items"]
+    lines_of = {f: frozenset((f"gid://shopify/LineItem/{li}", q) for li, q in zip(g["line_item_id"], g["quantity"]))
+                for f, g in fli[fli["fulfillment_id"].isin(fl["fulfillment_id"])].groupby("fulfillment_id")}
+    expected = {
+        f"gid://shopify/Fulfillment/{r.fulfillment_id}": (
+            _gid(r.order_id), f"gid://shopify/Location/{r.location_id}", r.tracking_number, r.tracking_company,
+            r.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), r.status, lines_of[r.fulfillment_id])
+        for r in fl.itertuples()
+    }
+    assert len(expected) > 100, "the tiny world ships most orders"
+    served = {}
+    for order in _walk_fulfillments(shop):
+        names = [f["name"] for f in order["fulfillments"]]
+        assert names == [f"{order['name']}.{i + 1}" for i in range(len(names))]
+        for f in order["fulfillments"]:
+            assert f["order"]["id"] == order["id"] and f["updatedAt"] == f["createdAt"]
+            assert order["updatedAt"] >= f["createdAt"], "a fulfillment bumps its order's updatedAt"
+            (tracking,) = f["trackingInfo"]
+            assert tracking["url"] and tracking["number"] in tracking["url"]
+            assert f["fulfillmentLineItems"]["pageInfo"]["hasNextPage"] is False
+            lines = [e["node"] for e in f["fulfillmentLineItems"]["edges"]]
+            assert f["totalQuantity"] == sum(line["quantity"] for line in lines)
+            assert all(MONEY.match(line["originalTotalSet"]["shopMoney"]["amount"]) for line in lines)
+            assert f["location"]["isActive"] and f["location"]["address"]["countryCode"]
+            served[f["id"]] = (order["id"], f["location"]["id"], tracking["number"], tracking["company"],
+                               f["createdAt"], f["status"],
+                               frozenset((line["lineItem"]["id"], line["quantity"]) for line in lines))
+    assert served == expected
+
+
+def test_an_order_updated_at_is_its_latest_fulfillment_when_that_is_its_last_change(
+    shop: Shop, world_dir: Path, tables: dict[str, pd.DataFrame], store: pd.Series,
+) -> None:
+    plain = world_at(load_world(world_dir)).orders.set_index("order_id")["updated_at"]  # without fulfillments
+    fl = tables["fulfilment.fulfillments"]
+    fl = fl[fl["order_id"].isin(_store_orders(tables, store.name)["order_id"])]
+    last = fl.groupby("order_id")["created_at"].max()
+    bumped = last[last > plain.loc[last.index]]
+    assert len(bumped) > 10
+    served = {order["id"]: order["updatedAt"] for order in _walk_fulfillments(shop)}
+    assert {_gid(i): served[_gid(i)] for i in bumped.index} == {
+        _gid(i): t.strftime("%Y-%m-%dT%H:%M:%SZ") for i, t in bumped.items()}
+    unshipped = plain.index.difference(last.index).intersection(_store_orders(tables, store.name)["order_id"])
+    assert all(served[_gid(i)] == plain[i].strftime("%Y-%m-%dT%H:%M:%SZ") for i in unshipped)
+
+
+def test_variants_are_the_brand_catalog_priced_like_order_lines(shop: Shop, tables: dict[str, pd.DataFrame],
+                                                               store: pd.Series) -> None:
+    variants, after = [], None
+    while True:
+        body = shop.gql(CATALOG, {"first": 7, "after": after, "query": "updated_at:>='2000-01-01T00:00:00Z'"})
+        assert "errors" not in body, body["errors"][:2]
+        conn = body["data"]["productVariants"]
+        variants += conn["nodes"]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    skus = tables["skus"]
+    brand_skus = set(skus.loc[skus["sku"].str.startswith(store["brand"][:3].upper() + "-"), "sku"])
+    assert sorted(v["sku"] for v in variants) == sorted(brand_skus)
+    assert len({v["id"] for v in variants}) == len(variants)
+    for v in variants:
+        assert v["product"]["variants"]["nodes"] == [{"id": v["id"], "sku": v["sku"]}]
+        assert v["product"]["vendor"] == store["brand"] and v["product"]["status"] == "ACTIVE"
+    price = {v["sku"]: v["price"] for v in variants}
+    lines = tables["line_items"][tables["line_items"]["order_id"].isin(_store_orders(tables, store.name)["order_id"])]
+    assert len(lines) > 0
+    assert all(price[sku] == f"{cents / 100:.2f}" for sku, cents in zip(lines["sku"], lines["unit_price_cents"]))
+    later = shop.gql(CATALOG, {"first": 5, "query": f"updated_at:>'{variants[0]['updatedAt']}'"})
+    assert later["data"]["productVariants"]["nodes"] == []
+
+
+def test_locations_are_the_market_warehouse_and_supplier_locations(shop: Shop, tables: dict[str, pd.DataFrame],
+                                                                   store: pd.Series) -> None:
+    locations = tables["fulfilment.locations"]
+    mine = locations[((locations["kind"] == "warehouse") & (locations["market"] == store["market"]))
+                     | (locations["kind"] == "supplier")]
+    served = shop.gql(CATALOG, {"first": 1})["data"]["locations"]["nodes"]
+    assert {n["id"]: n["name"] for n in served} == {
+        f"gid://shopify/Location/{i}": name for i, name in zip(mine["location_id"], mine["name"])}
+    assert [n["name"] for n in served] == sorted(n["name"] for n in served), "default sortKey is NAME"
+    assert all(n["isActive"] and n["fulfillsOnlineOrders"] for n in served)
+    fl = tables["fulfilment.fulfillments"]
+    used = set(fl.loc[fl["order_id"].isin(_store_orders(tables, store.name)["order_id"]), "location_id"])
+    assert {f"gid://shopify/Location/{i}" for i in used} <= {n["id"] for n in served}

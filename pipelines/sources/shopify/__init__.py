@@ -1,4 +1,5 @@
-"""Shopify Admin GraphQL source: orders with line items, transactions and refunds, for every shop configured.
+"""Shopify Admin GraphQL source: orders with line items, transactions and refunds, for every shop configured;
+fulfillments, product variants and locations (see `pipelines.sources.shopify.objects`).
 
 Config (`.dlt/config.toml`)::
 
@@ -27,6 +28,12 @@ from pipelines.sources.shopify.helpers import (
     load_query,
     search_since,
 )
+from pipelines.sources.shopify.objects import (
+    OBJECT_TABLE_COLUMNS,
+    fulfillments,
+    locations,
+    product_variants,
+)
 from pipelines.sources.shopify.settings import (
     API_VERSION,
     DEFAULT_START,
@@ -35,7 +42,7 @@ from pipelines.sources.shopify.settings import (
     TABLE_COLUMNS,
 )
 
-TABLES = tuple(TABLE_COLUMNS)
+TABLES = (*TABLE_COLUMNS, *OBJECT_TABLE_COLUMNS)
 
 
 @dlt.source(name="shopify", max_table_nesting=0)
@@ -51,7 +58,12 @@ def shopify_source(
     if missing:
         raise ValueError(f"no Shopify access token for store(s) {', '.join(missing)}: "
                          "set sources.shopify.access_tokens in .dlt/secrets.toml")
-    return orders(shops, access_tokens, api_version, lookback_seconds, page_size)
+    return (
+        orders(shops, access_tokens, api_version, lookback_seconds, page_size),
+        fulfillments(shops, access_tokens, api_version, lookback_seconds),
+        product_variants(shops, access_tokens, api_version, lookback_seconds),
+        locations(shops, access_tokens, api_version),
+    )
 
 
 @dlt.resource(primary_key="id", write_disposition="merge")
@@ -72,7 +84,7 @@ def orders(shops: list[dict[str, str]], access_tokens: dict[str, str], api_versi
         url = graphql_url(shop["base_url"], api_version)
         for nodes in iter_connection(url, access_tokens[store_id], query, "orders",
                                      {"query": search_since(cursor, lookback_seconds)}, page_size):
-            by_table: dict[str, list[TDataItem]] = {table: [] for table in TABLES}
+            by_table: dict[str, list[TDataItem]] = {table: [] for table in TABLE_COLUMNS}
             for node in nodes:
                 newest = max(newest, node["updatedAt"])
                 for table, row in flatten_order(node, store_id):
@@ -83,5 +95,6 @@ def orders(shops: list[dict[str, str]], access_tokens: dict[str, str], api_versi
                         rows,
                         dlt.mark.make_hints(table_name=table, columns=TABLE_COLUMNS[table], primary_key="id",
                                             write_disposition="merge"),
+                        create_table_variant=True,  # else every table gets the columns of all five
                     )
         state[store_id] = newest
