@@ -40,8 +40,10 @@ def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
 AREA_GROUND_TRUTH = {"support": _support_kpis, "fulfilment": _fulfilment_kpis, "payments": _payments_kpis}
 WAREHOUSE_METRICS: dict[str, set[str]] = {
     "support": set(),
-    "fulfilment": {"carrier_on_time_rate", "carrier_transit_days_p50", "claim_recovery_rate",
-                   "compensation_recovered"},
+    "fulfilment": {"orders_within_48h_rate", "open_over_48h_count", "supplier_sla_hit_rate",
+                   "carrier_on_time_rate", "carrier_transit_days_p50", "eligible_claim_parcels",
+                   "claim_filing_rate", "claim_recovery_rate", "compensation_recovered",
+                   "unfiled_past_window_count"},
     "payments": set(),
 }
 
