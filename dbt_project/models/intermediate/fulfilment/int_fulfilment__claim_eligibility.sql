@@ -99,9 +99,11 @@ final as (
         claim_window_days,
         has_claim,
         cast({{ dbt.dateadd('day', 'claim_window_days', 'claim_base_date') }} as date) as claim_window_end_date,
-        not has_claim
-        and as_of_date > cast({{ dbt.dateadd('day', 'claim_window_days', 'claim_base_date') }} as date)
-        as is_unfiled_past_window
+        coalesce(
+            not has_claim
+            and as_of_date > cast({{ dbt.dateadd('day', 'claim_window_days', 'claim_base_date') }} as date),
+            false
+        ) as is_unfiled_past_window
 
     from typed
     where claim_type is not null

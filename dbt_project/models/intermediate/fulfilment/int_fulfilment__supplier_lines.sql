@@ -160,7 +160,7 @@ final as (
         fulfilled_local <= dispatch_deadline_local as is_dispatch_on_time,
         case
             when delivery_date is not null and pickup_date is not null
-                then {{ dbt.datediff('pickup_date', 'delivery_date', 'day') }} <= transit_sla_days
+                then {{ dbt.datediff('pickup_date', 'delivery_date', 'day') }} <= transit_sla_days  -- noqa: LT05
             when
                 pickup_date is not null
                 and as_of_date > cast({{ dbt.dateadd('day', 'transit_sla_days', 'pickup_date') }} as date)

@@ -1,0 +1,50 @@
+"""Fulfilment end to end on `tiny`: `leakwatch run` then `verify` compares every §7-§8 KPI with ground truth."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from sandbox.build import WAREHOUSE_METRICS
+from tests.conftest import Leakwatch
+
+pytestmark = pytest.mark.slow
+
+FULFILMENT_METRICS = {
+    "orders_within_48h_rate", "open_over_48h_count", "supplier_sla_hit_rate", "carrier_on_time_rate",
+    "carrier_transit_days_p50", "eligible_claim_parcels", "claim_filing_rate", "claim_recovery_rate",
+    "compensation_recovered", "unfiled_past_window_count",
+}
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Leakwatch, object]:
+    leakwatch = Leakwatch(tmp_path_factory.mktemp("var"))
+    generated = leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "21", "--free-ports")
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    result = leakwatch("run", timeout=1200)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return leakwatch, leakwatch("verify")
+
+
+def _metrics(path, table: str) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return dict(con.execute(f"select metric, count(*) from {table} group by metric").fetchall())
+    finally:
+        con.close()
+
+
+def test_every_fulfilment_metric_is_compared_with_ground_truth(ran) -> None:
+    leakwatch, _ = ran
+    assert WAREHOUSE_METRICS["fulfilment"] == FULFILMENT_METRICS
+    truth = _metrics(leakwatch.var_dir / "sandbox" / "ground_truth.duckdb", "main.kpis")
+    served = _metrics(leakwatch.serving, "marts.kpis")
+    for metric in FULFILMENT_METRICS:
+        assert truth.get(metric, 0) > 0, f"{metric} missing from the verified ground truth"
+        assert served.get(metric) == truth[metric], metric
+
+
+def test_verify_passes(ran) -> None:
+    _, verified = ran
+    assert verified.returncode == 0, (verified.stdout + verified.stderr)[-4000:]
