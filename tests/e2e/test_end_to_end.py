@@ -60,7 +60,8 @@ def test_verify_fails_on_a_wrong_number(published: Leakwatch, tmp_path) -> None:
     shutil.copy(published.serving, tampered)
     con = duckdb.connect(str(tampered))
     con.execute("update marts.kpis set value = value + 0.02 where metric = 'refund_cost' and store_id is null "
-                "and dimension is null and period_start = (select max(period_start) from marts.kpis)")
+                "and dimension is null and period_start = "
+                "(select max(period_start) from marts.kpis where grain = 'month')")
     con.close()
     result = published("verify", "--serving", str(tampered))
     assert result.returncode == 1
