@@ -9,6 +9,7 @@ from pipelines import settings
 
 settings.activate_config()
 
+from pipelines.defs.aftership import aftership_assets  # noqa: E402
 from pipelines.defs.alerting import run_failure_alert  # noqa: E402
 from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
 from pipelines.defs.quality import data_completeness  # noqa: E402
@@ -22,7 +23,7 @@ from pipelines.defs.stripe import stripe_assets  # noqa: E402
 defs = Definitions(
     assets=[
         # sources
-        shopify_assets, sheets_assets, reamaze_assets, stripe_assets,
+        shopify_assets, sheets_assets, reamaze_assets, stripe_assets, aftership_assets,
         # transform, check, publish, report
         leakwatch_dbt_assets, data_completeness, serving_db, daily_standup, weekly_kpi,
     ],

@@ -4,6 +4,7 @@
     'int_kpis__refunds',
     'int_kpis__support',
     'int_kpis__payments',
+    'int_kpis__fulfilment',
 ] %}
 
 with

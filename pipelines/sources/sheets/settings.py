@@ -33,4 +33,19 @@ SHEETS: dict[str, SheetSpec] = {
          "frt_target_hours": "decimal", "template_required_categories": "str"},
         ("brand",),
     ),
+    "holidays": SheetSpec({"store_id": "str?", "market": "str", "date": "date", "name": "str"},
+                          ("store_id", "market", "date")),
+    "carriers": SheetSpec(
+        {"carrier": "str", "carrier_name": "str", "market": "str", "service": "str", "transit_sla_days": "int",
+         "guaranteed": "bool", "claim_window_days": "int", "currency": "currency", "label_cost": "decimal"},
+        ("carrier", "market", "service"),
+    ),
+    "carrier_claims": SheetSpec(
+        {"claim_id": "str", "store_id": "str", "order_name": "str", "tracking_number": "str", "carrier": "str",
+         "claim_type": "str", "filed_date": "date", "claimed_amount": "decimal", "currency": "currency",
+         "status": "str", "paid_date": "date?", "paid_amount": "decimal?"},
+        ("claim_id",),
+    ),
+    "supplier_transit_sla": SheetSpec({"supplier_id": "str", "market": "str", "transit_sla_days": "int"},
+                                      ("supplier_id", "market")),
 }
