@@ -34,7 +34,7 @@ test: setup chromium ## The whole test suite (unit, dbt, end-to-end on the tiny 
 
 lint: setup ## ruff + sqlfluff (duckdb dialect, dbt templater)
 	$(RUN) ruff check .
-	$(RUN) sqlfluff lint dbt_project/models
+	mkdir -p var && LEAKWATCH_WAREHOUSE=$(CURDIR)/var/warehouse.duckdb $(RUN) sqlfluff lint dbt_project/models
 
 docs: setup ## dbt docs (catalog needs a built warehouse: run `make demo` first)
 	cd dbt_project && LEAKWATCH_WAREHOUSE=../var/warehouse.duckdb $(RUN) dbt docs generate --profiles-dir .
