@@ -300,11 +300,14 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
     refunds, rli, refund_tx = _refunds(rng, orders, lines, sales, int(end.timestamp() * 1e6))
 
     # order tags: a loyalty tag now and then, plus the cause tag ops staff wrote
-    tag_of = refunds.dropna(subset=["tag_cause"]).groupby("order_id")["tag_cause"].first()
+    # (one tag per refund that has one, oldest first: `world_at` shows each once its refund exists)
+    tagged = refunds.dropna(subset=["tag_cause"]).sort_values(["order_id", "created_us", "refund_id"])
+    tags_of = tagged.groupby("order_id")["tag_cause"].agg(
+        lambda causes: [f"refund-cause:{c}" for c in dict.fromkeys(causes)])
     loyal = rng.random(len(orders)) < 0.1
     orders["tags"] = [
-        (["vip"] if v else []) + ([f"refund-cause:{tag_of[o]}"] if o in tag_of.index else [])
-        for o, v in zip(orders["order_id"], loyal)
+        (["vip"] if v else []) + (tags_of[o] if o in tags_of.index else [])
+        for o, v in zip(orders["order_id"], loyal, strict=True)
     ]
     orders["note"] = None
     orders["cancelled_at"] = pd.Series(pd.NaT, index=orders.index, dtype="datetime64[us, UTC]")
