@@ -189,6 +189,12 @@ def _operation(schema: GraphQLSchema, document: DocumentNode, variables: dict[st
     return Operation(root, mutation, fields, coster)
 
 
+def _plain(data: Any) -> Any:
+    """The response data as plain JSON values: it may hold pre-rendered `orjson.Fragment`s
+    (fast_execution.FragmentCache), which the actual-cost walk cannot look into."""
+    return orjson.loads(orjson.dumps(data))
+
+
 def _cost(op: Operation, data: Any, actual: bool) -> int:
     if op.mutation:
         return MUTATION_COST * len([k for k, n in op.fields.items() if not n[0].name.value.startswith("__")])
@@ -294,7 +300,7 @@ class QueryCostLimiter:
         bucket = self.bucket(shop)
         if not self.enforce:
             body = execute()
-            actual = actual_cost(schema, document, variables, operation_name, body.get("data"))
+            actual = actual_cost(schema, document, variables, operation_name, _plain(body.get("data")))
             body.setdefault("extensions", {})["cost"] = self._cost(requested, actual, bucket)
             return body
         if requested > self.max_query_cost:
@@ -311,7 +317,7 @@ class QueryCostLimiter:
                                 "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC}}],
                     "extensions": {"cost": self._cost(requested, None, bucket)}}
         body = execute()
-        actual = actual_cost(schema, document, variables, operation_name, body.get("data"))  # type: ignore[arg-type]
+        actual = actual_cost(schema, document, variables, operation_name, _plain(body.get("data")))  # type: ignore[arg-type]
         actual = requested if actual is None else min(actual, requested)
         with self._lock:
             bucket.give(requested - actual)

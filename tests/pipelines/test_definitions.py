@@ -42,7 +42,18 @@ def test_publish_waits_for_the_blocking_completeness_gate(defs) -> None:
 def test_every_warehouse_writer_is_in_the_single_writer_pool(defs) -> None:
     graph = defs.resolve_asset_graph()
     for key in graph.materializable_asset_keys:
+        if key.path[0] == "reports":  # they only read serving.duckdb (read-only, short connections)
+            assert graph.get(key).pools == set() or graph.get(key).pools is None, key
+            continue
         assert set(graph.get(key).pools) == {"warehouse"}, key
+
+
+def test_reports_run_after_publishing(defs) -> None:
+    graph = defs.resolve_asset_graph()
+    reports = [key for key in graph.materializable_asset_keys if key.path[0] == "reports"]
+    assert {key.path[1] for key in reports} == {"daily_standup", "weekly_kpi"}
+    for key in reports:
+        assert AssetKey(["serving", "published"]) in graph.get(key).parent_keys
 
 
 def test_dagster_yaml_limits_pools_to_one(defs) -> None:
