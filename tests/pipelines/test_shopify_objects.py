@@ -97,7 +97,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     path = out / "w.duckdb"
     pipeline = dlt.pipeline(pipeline_name="test_shopify_objects", destination=dlt.destinations.duckdb(str(path)),
                             dataset_name="raw_shopify", pipelines_dir=str(out / "dlt"))
-    with serve(create_app(world_dir)) as base_url, httpx.Client(timeout=30) as http:
+    # a Shopify Plus-sized bucket: throttling is tested in test_shopify_bulk.py; here it would only cost minutes
+    with serve(create_app(world_dir, bucket_size=20_000, restore_rate=1_000)) as base_url, \
+            httpx.Client(timeout=30) as http:
         shops = [{"store_id": s.store_id, "base_url": f"{base_url}/shops/{s.shop}"} for s in stores.itertuples()]
         done = []
         for step in range(2):
