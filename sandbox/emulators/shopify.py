@@ -177,12 +177,13 @@ def execute(ctx: RequestContext, query: str, variables: dict[str, Any] | None, o
     return body
 
 
-def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
-               restore_rate: float = STANDARD_RESTORE_RATE, bulk_timings: BulkTimings | None = None,
+def create_app(world_dir: Path, bucket_size: float | None = None,
+               restore_rate: float | None = None, bulk_timings: BulkTimings | None = None,
                clock: Callable[[], float] = time.monotonic, cost_limits: bool | None = None) -> Starlette:
     """The emulator app for the world in `world_dir` (loaded now; re-read when meta.json changes).
 
-    `bucket_size`/`restore_rate` set every shop's query-cost bucket (`shopify_cost`; standard plan by default),
+    Each shop's query-cost bucket follows its plan in the world (`stores.shopify_plan`, `shopify_cost.PLAN_LIMITS`);
+    `bucket_size`/`restore_rate` set one bucket for every shop instead (tests of throttling),
     `bulk_timings` how long bulk operations stay CREATED and RUNNING (`shopify_bulk`); `clock` drives the buckets.
     `cost_limits=False` (or env `LEAKWATCH_SHOPIFY_COST_LIMITS=off` when not given) still reports every cost but
     refuses nothing (for tests of shapes that send queries Shopify would call too costly).
@@ -201,7 +202,10 @@ def create_app(world_dir: Path, bucket_size: float = STANDARD_BUCKET_SIZE,
 
     if cost_limits is None:
         cost_limits = os.environ.get(COST_LIMITS_ENV, "on").lower() not in {"off", "0", "false"}
-    limiter = QueryCostLimiter(bucket_size, restore_rate, clock=clock, enforce=cost_limits)
+    fixed = bucket_size is not None or restore_rate is not None
+    limiter = QueryCostLimiter(bucket_size or STANDARD_BUCKET_SIZE, restore_rate or STANDARD_RESTORE_RATE,
+                               clock=clock, enforce=cost_limits,
+                               plans=None if fixed else (lambda store_id: cache.get().plans.get(store_id)))
     bulk = BulkOperations(lambda: served_schema()[0], bulk_timings)
 
     async def graphql_endpoint(request: Request) -> Response:

@@ -15,8 +15,9 @@ Leaky bucket (one per shop: the emulator has one app per shop): `maximumAvailabl
 continuously at `restoreRate` points a second. A query whose requested cost is above the single-query limit
 (1,000 on every plan) is refused with MAX_COST_EXCEEDED; one the bucket cannot pay now is refused with
 THROTTLED (HTTP 200, nothing charged); otherwise the requested cost is taken before execution and the
-difference to the actual cost handed back after it. Defaults are the standard plan's as documented for
-2026 (bucket 2,000, 100 points/second); `create_app(..., bucket_size=, restore_rate=)` changes them.
+difference to the actual cost handed back after it. Each shop's bucket follows its plan (`PLAN_LIMITS`: the
+world's `stores.shopify_plan`; standard, bucket 2,000 and 100 points/second, when absent);
+`create_app(..., bucket_size=, restore_rate=)` sets one bucket for every shop instead.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ from graphql.execution.values import get_argument_values, get_variable_values
 SINGLE_QUERY_MAX_COST = 1000
 STANDARD_BUCKET_SIZE = 2000.0
 STANDARD_RESTORE_RATE = 100.0
+# bucket size and restore rate (points/second) of each plan: shopify.dev lists the restore rates (100, 200, 1,000,
+# 2,000); the bucket holds 20 seconds of them on every plan
+PLAN_LIMITS: dict[str, tuple[float, float]] = {
+    "standard": (STANDARD_BUCKET_SIZE, STANDARD_RESTORE_RATE),
+    "advanced": (4000.0, 200.0),
+    "plus": (20000.0, 1000.0),
+    "enterprise": (40000.0, 2000.0),
+}
 MUTATION_COST = 10
 CONNECTION_COST = 2
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
@@ -257,11 +266,12 @@ class QueryCostLimiter:
 
     def __init__(self, bucket_size: float = STANDARD_BUCKET_SIZE, restore_rate: float = STANDARD_RESTORE_RATE,
                  max_query_cost: int = SINGLE_QUERY_MAX_COST, clock: Callable[[], float] = time.monotonic,
-                 enforce: bool = True) -> None:
+                 enforce: bool = True, plans: Callable[[str], str | None] | None = None) -> None:
         if bucket_size <= 0 or restore_rate <= 0:
             raise ValueError("bucket_size and restore_rate must be positive")
         self.bucket_size = bucket_size
         self.restore_rate = restore_rate
+        self.plans = plans  # shop -> its plan (PLAN_LIMITS key); None: every shop gets bucket_size/restore_rate
         self.max_query_cost = max_query_cost
         self.enforce = enforce  # False: costs are reported, nothing is refused or charged
         self._clock = clock
@@ -273,7 +283,14 @@ class QueryCostLimiter:
     def bucket(self, shop: str) -> LeakyBucket:
         with self._lock:
             if shop not in self._buckets:
-                self._buckets[shop] = LeakyBucket(self.bucket_size, self.restore_rate, self._clock)
+                size, rate = self.bucket_size, self.restore_rate
+                plan = self.plans(shop) if self.plans is not None else None
+                if plan is not None:
+                    if plan not in PLAN_LIMITS:
+                        raise ValueError(f"unknown Shopify plan {plan!r} for shop {shop!r}: "
+                                         f"one of {sorted(PLAN_LIMITS)}")
+                    size, rate = PLAN_LIMITS[plan]
+                self._buckets[shop] = LeakyBucket(size, rate, self._clock)
             return self._buckets[shop]
 
     def requested(self, schema: GraphQLSchema, query: str, document: DocumentNode, variables: dict[str, Any] | None,

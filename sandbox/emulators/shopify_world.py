@@ -170,6 +170,7 @@ class Store:
     tz: ZoneInfo
     orders: Table
     sort_indexes: dict[str, SortIndex]
+    plan: str = "standard"  # Shopify plan: sets the query-cost bucket (`shopify_cost.PLAN_LIMITS`)
 
 
 def _sort_indexes(orders: Table) -> dict[str, SortIndex]:
@@ -222,6 +223,7 @@ class ShopifyWorld:
                 tz=ZoneInfo(row.timezone),
                 orders=(table := Table(world.orders[world.orders["store_id"] == row.store_id], "order_id")),
                 sort_indexes=_sort_indexes(table),
+                plan=getattr(row, "shopify_plan", None) or "standard",
             )
             for row in world.stores.itertuples(index=False)
         }
@@ -240,3 +242,8 @@ class ShopifyWorld:
             variants={store_id: Table(variants[variants["store_id"] == store_id], "variant_id", ("product_id",))
                       for store_id in world.stores["store_id"]},
         )
+
+    @property
+    def plans(self) -> dict[str, str]:
+        """Each store's Shopify plan, by store id (the key of its query-cost bucket)."""
+        return {store.store_id: store.plan for store in self.stores.values()}

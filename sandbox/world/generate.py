@@ -56,8 +56,10 @@ def _stores(preset: Preset) -> pd.DataFrame:
     df["shop_domain"] = df["shop"] + ".myshopify.com"
     df["business_days"] = "Mon-Fri"
     df["access_token"] = "shpat_sandbox_" + df["store_id"].str.replace("-", "_")
+    # one Shopify Plus organisation: every market is an expansion store of its brand, on the Plus API limits
+    df["shopify_plan"] = "plus"
     return df[["store_id", "brand", "market", "shop", "shop_domain", "currency", "timezone",
-               "order_cutoff_local", "business_days", "access_token"]]
+               "order_cutoff_local", "business_days", "access_token", "shopify_plan"]]
 
 
 def _skus(rng: np.random.Generator, preset: Preset, brands: list[str]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,18 @@ def test_invalid_queries_are_answered_without_a_charge(served, clock: Clock) -> 
     assert body["errors"][0]["extensions"]["code"] == "undefinedField"
     after = shop.post(ORDER_IDS, {"n": 1}).json()
     assert after["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 97.0
+
+
+@pytest.mark.parametrize(("plan", "expected"), [("plus", (20000.0, 1000.0)), (None, (2000.0, 100.0))])
+def test_each_shops_bucket_follows_its_plan(tmp_path: Path, world_dir: Path, tables: dict[str, pd.DataFrame],
+                                            plan: str | None, expected: tuple[float, float]) -> None:
+    """The sandbox stores are on Shopify Plus (`stores.shopify_plan`); a world without plans is on the standard plan."""
+    world = tmp_path / "world"
+    shutil.copytree(world_dir, world)
+    assert set(tables["stores"]["shopify_plan"]) == {"plus"}
+    if plan is None:
+        pd.read_parquet(world / "stores.parquet").drop(columns=["shopify_plan"]).to_parquet(world / "stores.parquet")
+    row = tables["stores"].iloc[0]
+    with serve(create_app(world)) as base, httpx.Client(timeout=30) as http:
+        status = Shop(http, base, row.shop, row.access_token).post(ORDER_IDS, {"n": 5}).json()["extensions"]["cost"]
+    assert (status["throttleStatus"]["maximumAvailable"], status["throttleStatus"]["restoreRate"]) == expected
