@@ -18,6 +18,7 @@ STALE_HOURS = 72
 # Ground truth of each area. A metric listed in WAREHOUSE_METRICS[area] has its warehouse side built: its rows
 # go to `kpis`, which `leakwatch verify` compares with marts.kpis. The others go to `area_kpis` (not compared)
 # until their dbt models land; add a metric to the set in the same change as the dbt model that computes it.
+# A built area metric replaces the slice's rows of the same name (sandbox/ground_truth.py's narrower definitions).
 def _support_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
     from sandbox.ground_truth_support import compute_kpis
 
@@ -95,8 +96,12 @@ def write_area_ground_truth(world: World, sheets_dir: Path, path: Path) -> int:
     rows = pd.concat(frames, ignore_index=True)
     built = pd.Series([metric in WAREHOUSE_METRICS.get(area, set())
                        for area, metric in zip(rows["_area"], rows["metric"], strict=True)], index=rows.index)
+    # an area's built metric replaces the slice's narrower rows of the same name (e.g. leaks' full gross_profit)
+    superseded = sorted(set(rows.loc[built, "metric"]))
     con = duckdb.connect(str(path))
     try:
+        if superseded:
+            con.execute("delete from kpis where metric in (select unnest(?::varchar[]))", [superseded])
         con.register("built_frame", rows[built].drop(columns="_area"))
         con.register("area_frame", rows[~built].drop(columns="_area"))
         con.execute(f"insert into kpis select {_LONG_FORMAT} from built_frame")

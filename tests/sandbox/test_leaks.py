@@ -233,3 +233,32 @@ def test_cancel_reason_is_the_last_inference_channel(tiny: Path) -> None:
     first, second = before["event_id"].iloc[0], before["event_id"].iloc[1]
     assert events.loc[first, "cause"] == "out_of_stock" and events.loc[second, "cause"] == "fraud"
     assert events.loc[first, "cause_source"] == events.loc[second, "cause_source"] == "inferred"
+
+
+def test_a_built_area_metric_replaces_the_slices_rows(tiny: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Promoting `gross_profit` in the leaks area puts the area's rows in `kpis`, never both definitions."""
+    import shutil
+
+    from sandbox import build
+    from sandbox.ground_truth import write_ground_truth
+
+    world = load_world(tiny / "world")
+    area = _sql(tiny, "select * from area_kpis where metric = 'gross_profit'")
+    slice_rows = _sql(tiny, "select * from kpis where metric = 'gross_profit'")
+    assert len(area) and len(slice_rows) and not area.equals(slice_rows), "the two definitions differ here"
+    path = tmp_path / "ground_truth.duckdb"
+    monkeypatch.setitem(build.WAREHOUSE_METRICS, "leaks", {"gross_profit"})
+    shutil.copytree(tiny / "sheets", tmp_path / "sheets")
+    write_ground_truth(world, tmp_path / "sheets", path)
+    build.write_area_ground_truth(world, tmp_path / "sheets", path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        promoted = con.execute("select * from kpis where metric = 'gross_profit'").df()
+        parked = con.execute("select count(*) from area_kpis where metric = 'gross_profit'").fetchone()[0]
+    finally:
+        con.close()
+    key = ["store_id", "period_start"]
+    assert parked == 0
+    pd.testing.assert_frame_equal(promoted.sort_values(key, na_position="first").reset_index(drop=True),
+                                  area.sort_values(key, na_position="first").reset_index(drop=True))
