@@ -191,7 +191,9 @@ def test_new_raw_tables_are_dagster_assets_feeding_their_staging_models(
     finally:
         patch.undo()
     staging = {"fulfillments": "stg_shopify__fulfillments", "fulfillment_line_items": "stg_shopify__fulfillment_lines",
-               "product_variants": "stg_shopify__product_variants", "locations": "stg_shopify__locations"}
+               "product_variants": "stg_shopify__product_variants", "locations": "stg_shopify__locations",
+               "returns": "stg_shopify__returns", "return_line_items": "stg_shopify__return_lines",
+               "store_credit_transactions": "stg_shopify__store_credit_transactions"}
     for table, model in staging.items():
         raw = AssetKey(["raw_shopify", table])
         assert raw in graph.get(AssetKey(["staging", model])).parent_keys, table
