@@ -58,3 +58,18 @@ def test_staging_keeps_every_leak_sheet_row(warehouse) -> None:
     staged = con.execute("select cause, value_band, resolution, is_first_choice "
                          "from staging.stg_sheets__refund_decision_matrix").fetchall()
     assert sorted(staged) == expected
+
+
+def test_reamaze_internal_notes_reach_staging(warehouse) -> None:
+    """Every internal note at the clock (on a conversation the API lists) is in stg_reamaze__messages as an
+    internal note (visibility 1) by a staff user."""
+    from sandbox.world import load_world, world_at
+
+    leakwatch, con = warehouse
+    world = world_at(load_world(leakwatch.var_dir / "sandbox" / "world"))
+    notes = world.areas["leaks"]["internal_notes"]
+    notes = notes[notes["conversation_slug"].isin(world.areas["support"]["conversations"]["slug"])]
+    assert len(notes) > 0, "no internal note at the clock: the test would prove nothing"
+    staged = set(con.execute("select conversation_slug, body from staging.stg_reamaze__messages "
+                             "where visibility = 1 and user_is_staff and body like '%approved_by:%'").fetchall())
+    assert staged == set(zip(notes["conversation_slug"], notes["body"], strict=True))
