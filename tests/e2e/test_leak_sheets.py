@@ -73,3 +73,47 @@ def test_reamaze_internal_notes_reach_staging(warehouse) -> None:
     staged = set(con.execute("select conversation_slug, body from staging.stg_reamaze__messages "
                              "where visibility = 1 and user_is_staff and body like '%approved_by:%'").fetchall())
     assert staged == set(zip(notes["conversation_slug"], notes["body"], strict=True))
+
+
+def test_full_gross_profit_equals_ground_truth_per_order(warehouse) -> None:
+    """int_orders__profit (labels of the order's fulfilments + Stripe fees, at the paid date) equals the leaks
+    ground truth `order_profit` order by order."""
+    leakwatch, con = warehouse
+    con.execute(f"attach '{leakwatch.var_dir / 'sandbox' / 'ground_truth.duckdb'}' as truth (read_only)")
+    try:
+        rows = con.execute("""
+            with served as (
+                select cast(regexp_extract(order_id, '([0-9]+)$', 1) as bigint) as order_id, label_cost,
+                       payment_fees, gross_profit
+                from intermediate.int_orders__profit
+            )
+            select served.order_id, truth_profit.order_id, served.label_cost, truth_profit.label_cost,
+                   served.payment_fees, truth_profit.payment_fees, served.gross_profit, truth_profit.gross_profit
+            from served full join truth.main.order_profit as truth_profit on served.order_id = truth_profit.order_id
+        """).fetchall()
+    finally:
+        con.execute("detach truth")
+    assert rows and sum(1 for r in rows if r[3]) > 0 and sum(1 for r in rows if r[5]) > 0
+    wrong = [r for r in rows if r[0] is None or r[1] is None
+             or any(abs(float(r[i]) - float(r[i + 1])) > 0.005 for i in (2, 4, 6))]
+    assert wrong == [], wrong[:5]
+
+
+def test_gross_profit_kpi_rows_are_the_full_definition(warehouse) -> None:
+    """`gross_profit` is verified from the leaks area (full definition) and every served row equals it."""
+    from sandbox.build import WAREHOUSE_METRICS
+
+    leakwatch, _ = warehouse
+    assert "gross_profit" in WAREHOUSE_METRICS["leaks"]
+    with duckdb.connect(str(leakwatch.var_dir / "sandbox" / "ground_truth.duckdb"), read_only=True) as truth:
+        expected = {(s, str(p), d): v for s, p, d, v in truth.execute(
+            "select store_id, period_start, dimension_value, value from kpis where metric = 'gross_profit'").fetchall()}
+        parked = truth.execute("select count(*) from area_kpis where metric = 'gross_profit'").fetchone()[0]
+    with duckdb.connect(str(leakwatch.serving), read_only=True) as served:
+        got = {(s, str(p), d): v for s, p, d, v in served.execute(
+            "select store_id, period_start, dimension_value, value from marts.kpis "
+            "where metric = 'gross_profit'").fetchall()}
+    assert expected and parked == 0
+    assert got.keys() == expected.keys()
+    assert all(abs(got[k] - expected[k]) <= 0.005 for k in expected), {
+        k: (got[k], expected[k]) for k in expected if abs(got[k] - expected[k]) > 0.005}
