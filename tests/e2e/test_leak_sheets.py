@@ -117,3 +117,35 @@ def test_gross_profit_kpi_rows_are_the_full_definition(warehouse) -> None:
     assert got.keys() == expected.keys()
     assert all(abs(got[k] - expected[k]) <= 0.005 for k in expected), {
         k: (got[k], expected[k]) for k in expected if abs(got[k] - expected[k]) > 0.005}
+
+
+def test_labels_are_classified_like_the_world(warehouse) -> None:
+    """int_leaks__labels: a label is `fulfilment` when it ships a base order, `replacement` when it ships a
+    replacement order, `return` for a merchant-paid return label (the world's own labels table)."""
+    import pandas as pd
+
+    leakwatch, con = warehouse
+    world = leakwatch.var_dir / "sandbox" / "world" / "leaks"
+    labels = pd.read_parquet(world / "shipping_labels.parquet")
+    replacements = set(pd.read_parquet(world / "replacement_orders.parquet")["order_id"])
+    truth = {int(i): ("return" if d == "return" else "replacement" if o in replacements else "fulfilment")
+             for i, d, o in zip(labels["label_id"], labels["direction"], labels["order_id"], strict=True)}
+    served = dict(con.execute("select label_id, label_kind from intermediate.int_leaks__labels").fetchall())
+    assert served and set(served.values()) == {"fulfilment", "replacement", "return"}
+    assert served == {i: k for i, k in truth.items() if i in served}
+    assert len(served) == con.execute("select count(*) from staging.stg_sheets__shipping_labels").fetchone()[0]
+
+
+def test_recoveries_equal_ground_truth_per_order(warehouse) -> None:
+    """int_leaks__recoveries equals, per order with a leak event, the recoveries ground truth gives its events."""
+    leakwatch, con = warehouse
+    con.execute(f"attach '{leakwatch.var_dir / 'sandbox' / 'ground_truth.duckdb'}' as truth (read_only)")
+    try:
+        truth = dict(con.execute("select order_id, sum(recoveries) from truth.main.leak_events_full "
+                                 "group by order_id having sum(recoveries) <> 0").fetchall())
+    finally:
+        con.execute("detach truth")
+    served = {int(o.rsplit("/", 1)[-1]): float(r) for o, r in con.execute(
+        "select order_id, recoveries from intermediate.int_leaks__recoveries").fetchall()}
+    assert truth, "no recovery in ground truth: the test would prove nothing"
+    assert {o: round(served.get(o, 0.0), 2) for o in truth} == {o: round(v, 2) for o, v in truth.items()}
