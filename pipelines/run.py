@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
 log = logging.getLogger(__name__)
+PID_TAG = "leakwatch/pid"  # the process of a CLI run: a run whose process is gone was killed
 
 
 @dataclass
@@ -47,6 +49,38 @@ def ensure_dbt_manifest() -> None:
         raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception or 'see dbt_project/logs'}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Fail the CLI runs whose process is gone (killed mid-run) and free their concurrency slots.
+
+    A `leakwatch run` killed with SIGKILL never reports its end: Dagster keeps it STARTED and keeps the
+    `warehouse` pool slot it claimed, so the next run would wait for that slot forever. Runs of live processes
+    (another `leakwatch run`, the daemon's) are left alone. Returns the released run ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    released = []
+    in_progress = RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING,
+                                       DagsterRunStatus.NOT_STARTED, DagsterRunStatus.CANCELING])
+    for run in instance.get_runs(filters=in_progress):
+        pid = run.tags.get(PID_TAG)
+        if pid is None or not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(run, message=f"process {pid} of this run is gone (killed); released by the next run")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        log.warning("run %s died with its process %s: marked failed, its warehouse slot freed", run.run_id, pid)
+        released.append(run.run_id)
+    return released
+
+
 def run_nightly(log_level: str = "INFO") -> RunOutcome:
     from pipelines import settings
 
@@ -56,12 +90,13 @@ def run_nightly(log_level: str = "INFO") -> RunOutcome:
     from pipelines.definitions import defs
 
     instance = DagsterInstance.get()
+    release_dead_runs(instance)
     job = defs.get_job_def("nightly")
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        tags={"leakwatch/trigger": "cli"},
+        tags={"leakwatch/trigger": "cli", PID_TAG: str(os.getpid())},
     )
     outcome = RunOutcome(run_id=result.run_id, success=result.success, published=False)
     for event in result.all_events:

@@ -113,3 +113,34 @@ def test_a_model_changed_after_the_manifest_makes_it_stale(tmp_path) -> None:
     assert not _dbt_sources_newer_than(manifest, tmp_path)
     os.utime(model, (3000, 3000))
     assert _dbt_sources_newer_than(manifest, tmp_path)
+
+
+def test_a_killed_runs_warehouse_slot_is_released_by_the_next_run(tmp_path) -> None:
+    """A SIGKILLed `leakwatch run` stays STARTED holding the pool slot; the next run fails it and frees the slot,
+    and leaves a live process's run alone."""
+    import os
+    import subprocess
+
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.run import PID_TAG, release_dead_runs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("warehouse", 1)
+        runs = {}
+        for name, pid in (("killed", dead.pid), ("alive", os.getpid())):
+            run = DagsterRun(job_name="nightly", status=DagsterRunStatus.STARTED, tags={PID_TAG: str(pid)})
+            instance.add_run(run)
+            storage.claim_concurrency_slot("warehouse", run.run_id, f"{name}_step")
+            runs[name] = run.run_id
+        assert storage.get_concurrency_info("warehouse").claimed_slots  # both hold or wait on the slot
+
+        assert release_dead_runs(instance) == [runs["killed"]]
+        assert instance.get_run_by_id(runs["killed"]).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(runs["alive"]).status == DagsterRunStatus.STARTED
+        holders = {slot.run_id for slot in storage.get_concurrency_info("warehouse").claimed_slots}
+        assert runs["killed"] not in holders
