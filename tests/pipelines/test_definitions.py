@@ -51,7 +51,7 @@ def test_every_warehouse_writer_is_in_the_single_writer_pool(defs) -> None:
 def test_reports_run_after_publishing(defs) -> None:
     graph = defs.resolve_asset_graph()
     reports = [key for key in graph.materializable_asset_keys if key.path[0] == "reports"]
-    assert {key.path[1] for key in reports} == {"daily_standup", "weekly_kpi"}
+    assert {key.path[1] for key in reports} == {"daily_standup", "weekly_kpi", "monthly_note"}
     for key in reports:
         assert AssetKey(["serving", "published"]) in graph.get(key).parent_keys
 
