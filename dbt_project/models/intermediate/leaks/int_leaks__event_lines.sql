@@ -1,6 +1,7 @@
 -- One row per leak event × SKU line: the event's cost split by line value (METRICS.md §4, leaks.md "§4"):
--- refund line subtotals (refunds), the order's line net values (everything else, and refunds without
--- lines), with supplier, market, carrier (tracking company of the order's first fulfilment) and agent.
+-- refund line subtotals (refunds), replacement line quantities (replacement orders), the order's line net values
+-- (store credit, chargebacks, and events without lines), with supplier, market, carrier (tracking company of the
+-- order's first fulfilment) and agent.
 with
 
 events as (
@@ -58,6 +59,16 @@ own_lines as (
     inner join order_lines
         on refund_lines.order_line_id = order_lines.order_line_id
     where events.event_type = 'refund'
+    union all
+    select
+        events.leak_event_id,
+        order_lines.sku,
+        cast(order_lines.quantity as double) as weight
+
+    from events
+    inner join order_lines
+        on events.source_id = order_lines.order_id
+    where events.event_type = 'replacement'
 
 ),
 

@@ -1,7 +1,9 @@
--- One row per leak event of every kind at the run's as-of time (METRICS.md §3, rules in sandbox/world/leaks.md):
+-- One row per leak event of every kind at the run's as-of time (METRICS.md §3, §5, rules in sandbox/world/leaks.md):
 -- the events of int_leaks__event_sources with cause + cause_source (tagged: note token > order tag of a single
 -- refund > Re:amaze `cause-` conversation tag; inferred: return reason > tracking exception > cancelReason),
--- preventability and leak cost.
+-- preventability, the merchant-paid return label of the event's return, the order's recoveries (all on its
+-- earliest event), leak cost, and the decision-matrix / approval fields (value band, first choice, escalation,
+-- compliance, cash before credit, over limit unapproved).
 with
 
 sources as (
@@ -46,6 +48,66 @@ conversations as (
 conversation_orders as (
 
     select * from {{ ref('int_support__conversations') }}
+
+),
+
+returns as (
+
+    select * from {{ ref('int_leaks__returns') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('int_leaks__labels') }}
+
+),
+
+claims as (
+
+    select * from {{ ref('int_fulfilment__claims') }}
+    where
+        status = 'paid'
+        and paid_date is not null
+
+),
+
+supplier_credits as (
+
+    select * from {{ ref('stg_sheets__supplier_credits') }}
+
+),
+
+fx as (
+
+    select * from {{ ref('int_fx__daily_rates') }}
+
+),
+
+profit as (
+
+    select * from {{ ref('int_orders__profit') }}
+
+),
+
+matrix as (
+
+    select * from {{ ref('stg_sheets__refund_decision_matrix') }}
+
+),
+
+limits as (
+
+    select * from {{ ref('stg_sheets__approval_limits') }}
+
+),
+
+internal_notes as (
+
+    select * from {{ ref('stg_reamaze__messages') }}
+    where
+        visibility = 1
+        and created_at <= {{ as_of_ts() }}
 
 ),
 
@@ -159,6 +221,184 @@ caused as (
 
 ),
 
+-- costs outside the event itself ----------------------------------------------------------------------------------
+
+-- the merchant-paid return label of the event's return, converted at the event's local date
+return_labels as (
+
+    select
+        caused.leak_event_id,
+        sum({{ to_cents('labels.label_cost_amount * fx.rate_to_reporting') }}) as return_label_cost
+
+    from caused
+    inner join returns
+        on caused.return_id = returns.return_id
+    inner join labels
+        on
+            returns.order_id = labels.order_id
+            and labels.direction = 'return'
+    left join fx
+        on
+            labels.currency = fx.currency
+            and caused.local_date = fx.rate_date
+    group by caused.leak_event_id
+
+),
+
+-- paid carrier claims (at the paid date) and supplier credits (at the issued date) of each order
+order_recoveries as (
+
+    select
+        orders.order_id,
+        sum(recovered.amount) as recoveries
+
+    from (
+        select
+            claims.store_id,
+            claims.order_name,
+            claims.paid_amount as amount
+        from claims
+        union all
+        select
+            supplier_credits.store_id,
+            supplier_credits.order_name,
+            {{ to_cents('supplier_credits.credit_amount * fx.rate_to_reporting') }} as amount
+        from supplier_credits
+        left join fx
+            on
+                supplier_credits.currency = fx.currency
+                and supplier_credits.issued_date = fx.rate_date
+    ) as recovered
+    inner join orders
+        on
+            recovered.store_id = orders.store_id
+            and recovered.order_name = orders.order_name
+    group by orders.order_id
+
+),
+
+-- every recovery of an order goes to its earliest leak event (created time, then event id)
+first_events as (
+
+    select
+        leak_event_id,
+        order_id,
+        row_number() over (partition by order_id order by occurred_at, leak_event_id) as event_rank
+
+    from caused
+
+),
+
+costed as (
+
+    select
+        caused.*,
+        cast(coalesce(return_labels.return_label_cost, 0) as decimal(18, 2)) as return_label_cost,
+        cast(
+            case when first_events.event_rank = 1 then coalesce(order_recoveries.recoveries, 0) else 0 end
+            as decimal(18, 2)
+        ) as recoveries
+
+    from caused
+    inner join first_events
+        on caused.leak_event_id = first_events.leak_event_id
+    left join return_labels
+        on caused.leak_event_id = return_labels.leak_event_id
+    left join order_recoveries
+        on caused.order_id = order_recoveries.order_id
+
+),
+
+-- §5 --------------------------------------------------------------------------------------------------------------
+
+-- approvers named in `approved_by:<staff>`: in the event's own note, or in an internal note (visibility 1) of a
+-- conversation about the event's order; an escalation is recorded when one names a staff member of approval_limits
+note_approvers as (
+
+    select
+        caused.leak_event_id,
+        approvals.approver
+    from caused
+    cross join
+        {{ regex_matches('caused.note', 'approved_by:([A-Za-z0-9._-]+)', 'approver') }} as approvals
+    where caused.note is not null
+
+),
+
+conversation_approvers as (
+
+    select
+        conversation_orders.order_id,
+        approvals.approver
+    from internal_notes
+    inner join conversation_orders
+        on internal_notes.conversation_slug = conversation_orders.conversation_slug
+    cross join
+        {{ regex_matches('internal_notes.body', 'approved_by:([A-Za-z0-9._-]+)', 'approver') }} as approvals
+    where conversation_orders.order_id is not null
+
+),
+
+event_approvers as (
+
+    select
+        leak_event_id,
+        approver
+    from note_approvers
+    union all
+    select
+        caused.leak_event_id,
+        conversation_approvers.approver
+    from caused
+    inner join conversation_approvers
+        on caused.order_id = conversation_approvers.order_id
+
+),
+
+banded as (
+
+    select
+        costed.leak_event_id,
+        max(matrix.value_band) as value_band,
+        max(matrix.first_choice) as first_choice,
+        max(case when matrix.resolution = costed.resolution then 1 else 0 end) = 1 as is_allowed
+
+    from costed
+    left join profit
+        on costed.order_id = profit.order_id
+    inner join matrix
+        on
+            costed.cause = matrix.cause
+            and coalesce(profit.net_revenue, 0) >= matrix.min_order_amount
+            and (matrix.max_order_amount is null or coalesce(profit.net_revenue, 0) < matrix.max_order_amount)
+    group by costed.leak_event_id
+
+),
+
+approvals as (
+
+    select
+        costed.leak_event_id,
+        -- a token counts when it names a staff member of the approval_limits sheet (not e.g. `ops-lead`)
+        count(limits.staff) > 0 as is_escalated,
+        max(
+            case
+                when limits.max_amount >= case
+                    when costed.event_type = 'refund' then costed.cash_refunded else costed.store_credit_issued
+                end then 1
+                else 0
+            end
+        ) = 1 as is_covered
+
+    from costed
+    left join event_approvers
+        on costed.leak_event_id = event_approvers.leak_event_id
+    left join limits
+        on event_approvers.approver = limits.staff
+    group by costed.leak_event_id
+
+),
+
 final as (
 
     select
@@ -188,23 +428,54 @@ final as (
         caused.store_credit_issued,
         caused.store_credit_cost,
         caused.replacement_cost,
-        cast(0 as decimal(18, 2)) as return_label_cost,
+        caused.return_label_cost,
         caused.restocked_cogs,
-        cast(0 as decimal(18, 2)) as recoveries,
-        caused.chargeback_cost
+        caused.recoveries,
+        caused.chargeback_cost,
+        cast(
+            caused.cash_refunded + caused.store_credit_cost + caused.replacement_cost + caused.return_label_cost
+            - caused.restocked_cogs - caused.recoveries + caused.chargeback_cost as decimal(18, 2)
+        ) as leak_cost,
+        cast(coalesce(profit.net_revenue, 0) as decimal(18, 2)) as order_value,
+        banded.value_band,
+        banded.first_choice,
+        coalesce(approvals.is_escalated, false) as is_escalated,
+        case
+            when caused.resolution is not null
+                then
+                    coalesce(caused.resolution = banded.first_choice, false)
+                    or (coalesce(banded.is_allowed, false) and coalesce(approvals.is_escalated, false))
+        end as is_compliant,
+        coalesce(
+            caused.resolution in ('cash_refund', 'partial_refund')
+            and banded.first_choice in ('store_credit', 'replacement', 'reship_free'),
+            false
+        ) as is_cash_before_credit,
+        issuer_limits.max_amount as approval_limit,
+        coalesce(
+            caused.staff is not null
+            and issuer_limits.max_amount is not null
+            and case
+                when caused.event_type = 'refund' then caused.cash_refunded else caused.store_credit_issued
+            end > issuer_limits.max_amount
+            and not coalesce(approvals.is_covered, false),
+            false
+        ) as is_over_limit_unapproved
 
-    from caused
+    from costed as caused
     inner join stores
         on caused.store_id = stores.store_id
     left join causes
         on caused.cause = causes.cause
+    left join profit
+        on caused.order_id = profit.order_id
+    left join banded
+        on caused.leak_event_id = banded.leak_event_id
+    left join approvals
+        on caused.leak_event_id = approvals.leak_event_id
+    left join limits as issuer_limits
+        on caused.staff = issuer_limits.staff
 
 )
 
-select
-    *,
-    cast(
-        cash_refunded + store_credit_cost + replacement_cost + return_label_cost - restocked_cogs - recoveries
-        + chargeback_cost as decimal(18, 2)
-    ) as leak_cost
-from final
+select * from final
