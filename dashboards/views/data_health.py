@@ -1,4 +1,4 @@
-"""Data health: data completeness checks by domain, freshness of the run, last publish, what is published (§12)."""
+"""Data health: data completeness by domain, every check of the latest gate run, freshness of the run, last publish, what is published (§12)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def render(scope: Scope) -> None:
         ui.table(latest[["dimension_value", "value"]].rename(columns={"dimension_value": "domain",
                                                                       "value": "passing_rate"}),
                  "data_completeness_by_domain", currency)
+    checks = data.run_query("data_completeness_checks")
+    failing = checks[~checks["passed"].astype(bool)]
+    if checks.empty:
+        st.info("No gate run is recorded in `marts.data_completeness` yet.")
+    else:
+        st.caption(f"Latest gate run: {len(checks)} checks, {len(failing)} failing "
+                   f"({int((failing['severity'] == 'block').sum())} blocking).")
+        ui.table(checks, "data_completeness_checks", currency)
     st.subheader("Published marts")
     ui.table(data.run_query("published_marts"), "published_marts", currency)
 

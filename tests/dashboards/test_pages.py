@@ -199,3 +199,19 @@ def test_scope_filters_rows_by_store_and_date() -> None:
 
     assert scope.filter_frame(frame, "local_date")["local_date"].tolist() == ["2026-10-05"]
     assert scope.month_in_range(date(2026, 10, 1)) and not scope.month_in_range(date(2026, 9, 1))
+
+
+def test_data_health_lists_every_check_of_the_latest_gate_run(real_serving_db: Path) -> None:
+    at = open_page(run_app(), "data_health.py")
+    assert not at.exception, [e.value for e in at.exception]
+    with duckdb.connect(str(real_serving_db), read_only=True) as con:
+        expected = con.execute(
+            "select check_name, passed from marts.data_completeness "
+            "where run_id = (select run_id from marts.data_completeness order by as_of desc limit 1)"
+        ).df()
+    assert len(expected) >= 5
+    shown = next(frame.value for frame in at.dataframe if "check_name" in frame.value.columns)
+    assert sorted(shown["check_name"]) == sorted(expected["check_name"])
+    assert dict(zip(shown["check_name"], shown["passed"].astype(bool), strict=True)) == dict(
+        zip(expected["check_name"], expected["passed"].astype(bool), strict=True))
+    assert f"{len(expected)} checks" in " ".join(c.value for c in at.caption)
