@@ -1,6 +1,7 @@
 -- Leak KPIs (METRICS.md §3-§5, §10; rules in sandbox/world/leaks.md) per store and portfolio × local month, in
 -- the long format of marts.kpis. Rows: every store × month with a paid order, a leak event or a processed
--- return, and the portfolio (pooled) for every such month.
+-- return, and the portfolio (pooled) for every such month. return_cycle_days_p50 is not here: its ground truth
+-- comes with rows by returns_provider, which Shopify's Return does not expose (marts.returns has the cycle days).
 {%- set kpi_dimensions = ['supplier', 'sku', 'market', 'carrier', 'cause'] %}
 
 with
@@ -151,7 +152,6 @@ returns_monthly as (
     select
         store_id,
         period_start,
-        quantile_cont(cycle_days, 0.5) as return_cycle_days_p50,
         sum(case when outcome = 'exchange' then 1 else 0 end) as exchanges,
         sum(case when outcome = 'refund' then 1 else 0 end) as refunds
 
@@ -174,7 +174,6 @@ levels as (
         coalesce(events_monthly.compliant_events, 0) as compliant_events,
         coalesce(events_monthly.cash_before_credit_count, 0) as cash_before_credit_count,
         coalesce(events_monthly.over_limit_unapproved_count, 0) as over_limit_unapproved_count,
-        returns_monthly.return_cycle_days_p50,
         coalesce(returns_monthly.exchanges, 0) as exchanges,
         coalesce(returns_monthly.refunds, 0) as return_refunds
 
@@ -209,20 +208,6 @@ cause_levels as (
             coalesce(leveled_events.store_id, '') = coalesce(levels.store_id, '')
             and leveled_events.period_start = levels.period_start
     group by leveled_events.store_id, leveled_events.period_start, leveled_events.cause
-
-),
-
-provider_levels as (
-
-    select
-        store_id,
-        period_start,
-        returns_provider,
-        quantile_cont(cycle_days, 0.5) as return_cycle_days_p50
-
-    from leveled_returns
-    where returns_provider is not null
-    group by store_id, period_start, returns_provider
 
 ),
 
@@ -279,7 +264,6 @@ long_format as (
         ('matrix_compliance_rate', safe_ratio('compliant_events', 'resolved_events')),
         ('cash_before_credit_count', 'cash_before_credit_count'),
         ('over_limit_unapproved_count', 'over_limit_unapproved_count'),
-        ('return_cycle_days_p50', 'return_cycle_days_p50'),
         ('exchange_share', safe_ratio('exchanges', 'exchanges + return_refunds')),
     ] %}
 
@@ -311,15 +295,6 @@ long_format as (
         cause as dimension_value,
         {{ safe_ratio('refund_cost', 'gross_profit') }} as value
     from cause_levels
-    union all
-    select
-        store_id,
-        period_start,
-        'return_cycle_days_p50' as metric,
-        'returns_provider' as dimension,
-        returns_provider as dimension_value,
-        cast(return_cycle_days_p50 as double) as value
-    from provider_levels
     union all
     select
         store_id,

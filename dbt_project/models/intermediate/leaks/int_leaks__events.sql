@@ -63,18 +63,9 @@ labels as (
 
 ),
 
-claims as (
+recoveries as (
 
-    select * from {{ ref('int_fulfilment__claims') }}
-    where
-        status = 'paid'
-        and paid_date is not null
-
-),
-
-supplier_credits as (
-
-    select * from {{ ref('stg_sheets__supplier_credits') }}
+    select * from {{ ref('int_leaks__recoveries') }}
 
 ),
 
@@ -223,57 +214,46 @@ caused as (
 
 -- costs outside the event itself ----------------------------------------------------------------------------------
 
+-- a return label belongs to the order's return approved last on or before its shipment date (the label
+-- provider's export names the order, not the return; the label is bought when the return is approved)
+label_returns as (
+
+    select
+        labels.label_id,
+        labels.label_cost_amount,
+        labels.currency,
+        returns.return_id,
+        row_number() over (
+            partition by labels.label_id
+            order by returns.approved_at desc, returns.return_id desc
+        ) as return_rank
+
+    from labels
+    inner join returns
+        on
+            labels.order_id = returns.order_id
+            and labels.shipment_date >= returns.approved_local_date
+    where labels.direction = 'return'
+
+),
+
 -- the merchant-paid return label of the event's return, converted at the event's local date
 return_labels as (
 
     select
         caused.leak_event_id,
-        sum({{ to_cents('labels.label_cost_amount * fx.rate_to_reporting') }}) as return_label_cost
+        sum({{ to_cents('label_returns.label_cost_amount * fx.rate_to_reporting') }}) as return_label_cost
 
     from caused
-    inner join returns
-        on caused.return_id = returns.return_id
-    inner join labels
+    inner join label_returns
         on
-            returns.order_id = labels.order_id
-            and labels.direction = 'return'
+            caused.return_id = label_returns.return_id
+            and label_returns.return_rank = 1
     left join fx
         on
-            labels.currency = fx.currency
+            label_returns.currency = fx.currency
             and caused.local_date = fx.rate_date
     group by caused.leak_event_id
-
-),
-
--- paid carrier claims (at the paid date) and supplier credits (at the issued date) of each order
-order_recoveries as (
-
-    select
-        orders.order_id,
-        sum(recovered.amount) as recoveries
-
-    from (
-        select
-            claims.store_id,
-            claims.order_name,
-            claims.paid_amount as amount
-        from claims
-        union all
-        select
-            supplier_credits.store_id,
-            supplier_credits.order_name,
-            {{ to_cents('supplier_credits.credit_amount * fx.rate_to_reporting') }} as amount
-        from supplier_credits
-        left join fx
-            on
-                supplier_credits.currency = fx.currency
-                and supplier_credits.issued_date = fx.rate_date
-    ) as recovered
-    inner join orders
-        on
-            recovered.store_id = orders.store_id
-            and recovered.order_name = orders.order_name
-    group by orders.order_id
 
 ),
 
@@ -295,7 +275,7 @@ costed as (
         caused.*,
         cast(coalesce(return_labels.return_label_cost, 0) as decimal(18, 2)) as return_label_cost,
         cast(
-            case when first_events.event_rank = 1 then coalesce(order_recoveries.recoveries, 0) else 0 end
+            case when first_events.event_rank = 1 then coalesce(recoveries.recoveries, 0) else 0 end
             as decimal(18, 2)
         ) as recoveries
 
@@ -304,8 +284,8 @@ costed as (
         on caused.leak_event_id = first_events.leak_event_id
     left join return_labels
         on caused.leak_event_id = return_labels.leak_event_id
-    left join order_recoveries
-        on caused.order_id = order_recoveries.order_id
+    left join recoveries
+        on caused.order_id = recoveries.order_id
 
 ),
 

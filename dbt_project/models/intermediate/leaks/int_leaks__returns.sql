@@ -119,6 +119,8 @@ final as (
         first_lines.quantity,
         first_lines.return_reason,
         returns.requested_at,
+        returns.approved_at,
+        cast({{ to_local('returns.approved_at', 'stores.timezone') }} as date) as approved_local_date,
         case when returns.received_at <= {{ as_of_ts() }} then returns.received_at end as received_at,
         case when returns.closed_at <= {{ as_of_ts() }} then returns.closed_at end as closed_at,
         closed_by.outcome,
