@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
@@ -19,14 +20,31 @@ class RunOutcome:
     failed_steps: list[str] = field(default_factory=list)
 
 
+def _dbt_sources_newer_than(manifest: Path, project_dir: Path) -> bool:
+    """Whether any model, macro, test or project file changed after `manifest` was written."""
+    written = manifest.stat().st_mtime
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "tests", "seeds", "snapshots"):
+        if (project_dir / folder).is_dir():
+            files += [f for f in (project_dir / folder).rglob("*") if f.is_file()]
+    return any(f.exists() and f.stat().st_mtime > written for f in files)
+
+
 def ensure_dbt_manifest() -> None:
-    """dagster-dbt needs target/manifest.json: run `dbt parse` when it is missing."""
-    from pipelines.defs.dbt import dbt_project
+    """dagster-dbt builds its assets from target/manifest.json: run `dbt parse` when it is missing or older than
+    the project's files (a model added since the last parse would otherwise be missing from the run)."""
+    from pipelines import settings
 
-    if not dbt_project.manifest_path.exists():
-        from dagster_dbt import DbtCliResource
+    project_dir = Path(settings.DBT_PROJECT_DIR)
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest.exists() and not _dbt_sources_newer_than(manifest, project_dir):
+        return
+    from dbt.cli.main import dbtRunner
 
-        DbtCliResource(project_dir=dbt_project).cli(["parse", "--quiet"]).wait()
+    result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(project_dir),
+                                 "--profiles-dir", str(project_dir)])
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception or 'see dbt_project/logs'}")
 
 
 def run_nightly(log_level: str = "INFO") -> RunOutcome:

@@ -93,3 +93,23 @@ def test_only_the_api_extraction_steps_retry_with_backoff(defs) -> None:
         assert policy.max_retries >= 1 and policy.delay and policy.backoff == Backoff.EXPONENTIAL, source
     for step in ("raw_sheets", "staging", "intermediate", "marts", "quality", "serving", "reports"):
         assert retrying[step] == {None}, step
+
+
+def test_a_model_changed_after_the_manifest_makes_it_stale(tmp_path) -> None:
+    """`ensure_dbt_manifest` re-parses when a model or macro is newer than target/manifest.json."""
+    import os
+
+    from pipelines.run import _dbt_sources_newer_than
+
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    model = tmp_path / "models" / "marts" / "m.sql"
+    model.write_text("select 1")
+    manifest = tmp_path / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    for path, when in ((tmp_path / "dbt_project.yml", 1000), (model, 1000), (manifest, 2000)):
+        os.utime(path, (when, when))
+    assert not _dbt_sources_newer_than(manifest, tmp_path)
+    os.utime(model, (3000, 3000))
+    assert _dbt_sources_newer_than(manifest, tmp_path)
