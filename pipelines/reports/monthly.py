@@ -51,6 +51,13 @@ def concentration(serving: Path, window: str, dimension: str, value: str) -> pd.
 
 def examples(serving: Path, window_rows: pd.Series, dimension: str, value: str) -> pd.DataFrame:
     """The slice's largest leak events in the window: id, date, store, cause, resolution, cost in the slice."""
+    found = _examples(serving, window_rows, dimension, value)
+    if not found.empty:
+        found["local_date"] = pd.to_datetime(found["local_date"]).dt.strftime("%Y-%m-%d")
+    return found
+
+
+def _examples(serving: Path, window_rows: pd.Series, dimension: str, value: str) -> pd.DataFrame:
     first, last = window_rows["first_day"], window_rows["last_day"]
     if dimension in EVENT_COLUMNS:
         column = EVENT_COLUMNS[dimension]
