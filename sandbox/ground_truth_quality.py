@@ -118,15 +118,24 @@ def daily_order_volume(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
 
 
 def refund_cause_coverage(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    """Every kind of leak event (refunds, replacements, store credit, lost chargebacks: ground_truth_leaks) of
+    the last CAUSE_WINDOW_DAYS days, per store: cost with a known cause / cost reaches the target."""
+    from sandbox.ground_truth_leaks import compute as leak_tables
+
     targets = _sheet(sheets_dir, "kpi_targets")
     target_rows = targets.loc[targets["metric"] == "cause_coverage", "target"]
     target = float(target_rows.iloc[0]) if len(target_rows) else DEFAULT_CAUSE_COVERAGE_TARGET
-    events = compute_leak_events(world, sheets_dir)
-    created = events["refund_id"].map(world.refunds.set_index("refund_id")["created_at"])
-    created = pd.to_datetime(created, utc=True)
+    if "leaks" not in getattr(world, "areas", {}):
+        events = compute_leak_events(world, sheets_dir)
+        created = pd.to_datetime(events["refund_id"].map(world.refunds.set_index("refund_id")["created_at"]),
+                                 utc=True)
+        events = events.assign(created_at=created, leak_cost=events["refund_cost_usd"].astype(float))
+    else:
+        events = leak_tables(world, sheets_dir)["leak_events_full"]
+    created = pd.to_datetime(events["created_at"], utc=True)
     recent = events[(created > now - pd.Timedelta(days=CAUSE_WINDOW_DAYS)) & (created <= now)]
     for _store, group in recent.groupby("store_id"):
-        cost = group["refund_cost_usd"].astype(float)
+        cost = group["leak_cost"].astype(float)
         if cost.sum() == 0:
             continue
         known = cost[group["cause_source"] != UNKNOWN_CAUSE].sum()
