@@ -131,10 +131,11 @@ def mart_frame(name: str, scope: Scope, date_column: str | None = None) -> pd.Da
 
 
 def mart_section(title: str, name: str, scope: Scope, currency: str, what: str | None = None,
-                 shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame | None:
+                 shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                 date_column: str | None = None) -> pd.DataFrame | None:
     """A subheader and the mart's rows as a downloadable table; the friendly note when it is missing."""
     st.subheader(title)
-    frame = mart_frame(name, scope)
+    frame = mart_frame(name, scope, date_column)
     if frame is None:
         not_available(what or title, [name])
         return None

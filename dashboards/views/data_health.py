@@ -1,4 +1,4 @@
-"""Data health: data completeness by domain, every check of the latest gate run, freshness of the run, last publish, what is published (§12)."""
+"""Data health: completeness by domain, every check of the latest gate run, freshness, last publish, marts (§12)."""
 
 from __future__ import annotations
 
