@@ -19,6 +19,14 @@ KPIS = [
     Kpi("cause_coverage", "Cause coverage", help="Share of refund cost with a known cause; the rest is the "
         "unknown-cause share."),
     Kpi("tagged_share", "Tagged share", help="Share of refund cost whose cause was tagged by the team."),
+    Kpi("matrix_compliance_rate", "Decision-matrix compliance", help="Leak events resolved with the matrix's "
+        "first choice, or an allowed resolution with an escalation (METRICS.md §5)."),
+    Kpi("cash_before_credit_count", "Cash before credit", kind="count", help="Cash refunds where store credit or a "
+        "replacement was the first choice."),
+    Kpi("over_limit_unapproved_count", "Over limit, unapproved", kind="count", help="Refunds above the approver's "
+        "limit without an approved_by escalation."),
+    Kpi("return_cycle_days_p50", "Return cycle (p50)", kind="days"),
+    Kpi("exchange_share", "Exchange share"),
 ]
 
 
@@ -38,7 +46,7 @@ def by_cause(values: pd.DataFrame, labels: dict[str, tuple[str, str]]) -> pd.Dat
     grouped.insert(1, "cause_label", grouped["cause"].map(lambda c: labels.get(c, (c, None))[0]))
     grouped.insert(2, "cause_owner", grouped["cause"].map(lambda c: labels.get(c, (c, None))[1]))
     total = grouped["refund_cost"].sum()
-    grouped["share_of_refund_cost"] = grouped["refund_cost"] / total if total else float("nan")
+    grouped["refund_cost_share"] = grouped["refund_cost"] / total if total else float("nan")
     return grouped.reset_index(drop=True)
 
 
@@ -110,7 +118,9 @@ def render(scope: Scope) -> None:
 
     unknown = unknown_share_by_month(values)
     if not unknown.empty:
-        latest = unknown.iloc[-1]
+        month = ui.report_month(scope)
+        shown = unknown[unknown["period_start"] == pd.Timestamp(month)] if month is not None else unknown
+        latest = (shown if not shown.empty else unknown).iloc[-1]
         st.markdown(f"**Unknown-cause share** in {pd.Timestamp(latest['period_start']):%B %Y}: "
                     f"**{ui.fmt_pct(latest['unknown_cause_share'])}** of refund cost has no known cause "
                     "(1 − cause coverage).")
