@@ -101,8 +101,8 @@ def column_config(frame: pd.DataFrame, currency: str) -> dict[str, object]:
         title = column.replace("_", " ").capitalize()
         if column in money_columns(frame):
             config[column] = st.column_config.NumberColumn(f"{title} ({currency})", format="%.2f")
-        elif pd.api.types.is_float_dtype(frame[column]) and column.endswith(
-                ("_rate", "_share", "_pct", "_ratio", "_coverage")):
+        elif pd.api.types.is_float_dtype(frame[column]) and (
+                column == "share" or column.endswith(("_rate", "_share", "_pct", "_ratio", "_coverage"))):
             config[column] = st.column_config.NumberColumn(title, format="percent")
         elif column == "period_start" and pd.api.types.is_datetime64_any_dtype(frame[column]):
             config[column] = st.column_config.DateColumn(title, format="YYYY-MM-DD")
