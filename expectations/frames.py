@@ -212,3 +212,128 @@ def refund_cause_coverage(warehouse: Path, as_of: datetime, window_days: int = 2
         group by store_id
         order by store_id
     """, [as_of, window_days, as_of])
+
+
+def relation_exists(warehouse: Path, schema: str, table: str) -> bool:
+    frame = read_frame(warehouse, "select count(*) as n from duckdb_tables() where schema_name = ? and table_name = ?",
+                       [schema, table])
+    views = read_frame(warehouse, "select count(*) as n from duckdb_views() where schema_name = ? and view_name = ?",
+                       [schema, table])
+    return bool(frame["n"].iloc[0] or views["n"].iloc[0])
+
+
+def source_freshness(warehouse: Path, as_of: datetime, source: str, table: str, column: str) -> pd.DataFrame:
+    """One row for `source`: its newest `column` in `raw_<source>.<table>` and the hours since, at the as-of time.
+    No row when the source is not loaded into this warehouse (not configured)."""
+    if not relation_exists(warehouse, f"raw_{source}", table):
+        return pd.DataFrame({"source": pd.Series(dtype=str), "newest": pd.Series(dtype="datetime64[ns, UTC]"),
+                             "hours_since_update": pd.Series(dtype=float)})
+    return read_frame(warehouse, f"""
+        select
+            ? as source,
+            max({column}) as newest,
+            coalesce(date_diff('second', max({column}), cast(? as timestamp with time zone)) / 3600.0, 1e9)
+                as hours_since_update
+        from raw_{source}.{table}
+        where {column} <= cast(? as timestamp with time zone)
+    """, [source, as_of, as_of])
+
+
+def orphan_fulfillments(warehouse: Path) -> pd.DataFrame:
+    """Every Shopify fulfillment with whether its order exists in the warehouse."""
+    return read_frame(warehouse, """
+        select
+            'fulfillment ' || fulfillments.fulfillment_id || ' (order ' || coalesce(fulfillments.order_id, '?')
+                || ')' as record,
+            orders.order_id is not null as maps_to_order
+        from staging.stg_shopify__fulfillments as fulfillments
+        left join staging.stg_shopify__orders as orders
+            on fulfillments.order_id = orders.order_id
+        order by record
+    """)
+
+
+def orphan_charges(warehouse: Path) -> pd.DataFrame:
+    """Every Stripe charge created by the as-of time that names a Shopify order (metadata.shopify_order), with
+    whether that order exists (the store of the account's brand with that shop domain, the order of that name)."""
+    if not relation_exists(warehouse, "intermediate", "int_payments__charges_mapped"):
+        return pd.DataFrame({"record": pd.Series(dtype=str), "maps_to_order": pd.Series(dtype=bool)})
+    return read_frame(warehouse, """
+        select
+            'charge ' || charge_id || ' (' || coalesce(shopify_shop_domain, '?') || ' ' || shopify_order_name || ')'
+                as record,
+            order_id is not null as maps_to_order
+        from intermediate.int_payments__charges_mapped
+        where shopify_order_name is not null
+        order by record
+    """)
+
+
+def fulfillment_tracking(warehouse: Path, as_of: datetime, within_hours: int) -> pd.DataFrame:
+    """Every fulfillment created at least `within_hours` before the as-of time, with whether it has a tracking
+    number and an AfterShip tracking of that number created within `within_hours` of the fulfillment."""
+    return read_frame(warehouse, """
+        with due as (
+            select fulfillment_id, tracking_number, created_at
+            from staging.stg_shopify__fulfillments
+            where created_at <= cast(? as timestamp with time zone) - to_hours(?)
+        ),
+        tracked as (
+            select
+                due.fulfillment_id,
+                count(trackings.tracking_id) > 0 as has_tracking
+            from due
+            left join staging.stg_aftership__trackings as trackings
+                on due.tracking_number = trackings.tracking_number
+                and trackings.created_at <= due.created_at + to_hours(?)
+            group by due.fulfillment_id
+        )
+        select
+            'fulfillment ' || due.fulfillment_id as record,
+            nullif(trim(due.tracking_number), '') is not null as has_tracking_number,
+            tracked.has_tracking,
+            nullif(trim(due.tracking_number), '') is not null and tracked.has_tracking as covered
+        from due
+        inner join tracked on due.fulfillment_id = tracked.fulfillment_id
+        order by record
+    """, [as_of, within_hours, within_hours])
+
+
+def _dlt_primary_keys(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, list[str]]:
+    """Primary-key columns per table, from the newest dlt schema stored in `<dataset>._dlt_version`."""
+    import json
+
+    row = con.execute(f"select schema from {dataset}._dlt_version order by inserted_at desc limit 1").fetchone()
+    if row is None:
+        return {}
+    tables = json.loads(row[0]).get("tables", {})
+    return {name: [c for c, spec in table.get("columns", {}).items() if spec.get("primary_key")]
+            for name, table in tables.items() if not name.startswith("_dlt")}
+
+
+def duplicate_keys(warehouse: Path, sources: tuple[str, ...]) -> pd.DataFrame:
+    """Per merged raw table: rows and distinct primary keys the latest load delivered, before dlt's merge keeps
+    one row per key. dlt keeps each load's rows in `raw_<source>_staging.<table>` until the next load."""
+    rows = []
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        existing = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        for source in sources:
+            dataset, staging = f"raw_{source}", f"raw_{source}_staging"
+            if (dataset, "_dlt_version") not in existing or (dataset, "_dlt_loads") not in existing:
+                continue
+            latest = con.execute(f"select max(load_id) from {dataset}._dlt_loads where status = 0").fetchone()[0]
+            for table, key in sorted(_dlt_primary_keys(con, dataset).items()):
+                if not key or (staging, table) not in existing:
+                    continue
+                key_sql = ", ".join(f'"{c}"' for c in key)
+                total, distinct = con.execute(f"""
+                    select count(*), count(distinct ({key_sql}))
+                    from {staging}."{table}"
+                    where _dlt_load_id = ?
+                """, [latest]).fetchone()
+                rows.append({"table": f"{dataset}.{table}", "primary_key": ", ".join(key), "rows": total,
+                             "duplicate_rows": total - distinct})
+    finally:
+        con.close()
+    return pd.DataFrame(rows, columns=["table", "primary_key", "rows", "duplicate_rows"])

@@ -14,13 +14,24 @@ from typing import Any
 
 import pandas as pd
 
-from expectations import frames
+from expectations import frames, raw_schema
 
 FRESHNESS_HOURS = 26
 SAMPLE_ROWS = 5
 VOLUME_WINDOW_DAYS = 7  # the days checked
 VOLUME_BAND_DAYS = 28  # the trailing days the band is computed from
 CAUSE_WINDOW_DAYS = 28
+TRACKING_WITHIN_HOURS = 24
+# Newest change per source besides Shopify (METRICS.md §12 "freshness per source"): (source, raw table, column).
+# Stripe objects have no updated_at: a charge's `created` stands for it; Re:amaze conversations neither: their
+# messages' `created_at` (every change of a conversation is a message or follows one).
+SOURCE_FRESHNESS = (
+    ("stripe", "charges", "created"),
+    ("reamaze", "messages", "created_at"),
+    ("aftership", "trackings", "updated_at"),
+)
+# The sources whose merged raw tables are checked for keys delivered twice
+DEDUPLICATED_SOURCES = ("shopify", "stripe", "reamaze", "aftership")
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,31 @@ def _true_expectation(column: str) -> Callable[[], list[Any]]:
         return [gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=[True])]
 
     return expectations
+
+
+def _max_expectation(column: str, max_value: float) -> Callable[[], list[Any]]:
+    def expectations() -> list[Any]:
+        import great_expectations as gx
+
+        return [gx.expectations.ExpectColumnValuesToBeBetween(column=column, max_value=max_value)]
+
+    return expectations
+
+
+def _source_freshness_check(source: str, table: str, column: str) -> Check:
+    return Check(
+        name=f"{source}_fresh",
+        domain="freshness",
+        severity="warn",
+        table=f"raw_{source}.{table}",
+        description=f"The newest {table} {column} loaded from {source} is within {FRESHNESS_HOURS} h of the run's "
+                    "as-of time (skipped when the source is not configured).",
+        frame=lambda warehouse, as_of: frames.source_freshness(warehouse, as_of, source, table, column),
+        expectations=_freshness_expectations,
+        key_column="source",
+        observe=lambda frame: ", ".join(f"{row.source} {row.hours_since_update:.1f} h since {row.newest}"
+                                        for row in frame.itertuples()) or "source not loaded",
+    )
 
 
 CHECKS: tuple[Check, ...] = (
@@ -172,5 +208,77 @@ CHECKS: tuple[Check, ...] = (
         observe=lambda frame: ", ".join(
             f"{row.store_id} {row.cause_coverage:.1%}" for row in frame.itertuples() if pd.notna(row.cause_coverage)
         ) + (f" (target {frame['target'].iloc[0]:.0%})" if len(frame) else "no leak events in the window"),
+    ),
+    *(_source_freshness_check(*spec) for spec in SOURCE_FRESHNESS),
+    Check(
+        name="fulfillments_map_to_orders",
+        domain="referential",
+        severity="block",
+        table="staging.stg_shopify__fulfillments",
+        description="Every Shopify fulfillment maps to an order of the warehouse.",
+        frame=lambda warehouse, as_of: frames.orphan_fulfillments(warehouse),
+        expectations=_true_expectation("maps_to_order"),
+        key_column="record",
+    ),
+    Check(
+        name="charges_map_to_orders",
+        domain="referential",
+        severity="warn",
+        table="intermediate.int_payments__charges_mapped",
+        description="Every Stripe charge that names a Shopify order (metadata shopify_shop + shopify_order) maps "
+                    "to that order of the warehouse (an orphan charge is an integration issue: warn).",
+        frame=lambda warehouse, as_of: frames.orphan_charges(warehouse),
+        expectations=_true_expectation("maps_to_order"),
+        key_column="record",
+    ),
+    Check(
+        name="fulfillments_tracked",
+        domain="tracking_coverage",
+        severity="warn",
+        table="staging.stg_shopify__fulfillments",
+        description=f"Every fulfillment older than {TRACKING_WITHIN_HOURS} h has a tracking number and an AfterShip "
+                    f"tracking of that number created within {TRACKING_WITHIN_HOURS} h of the fulfillment.",
+        frame=lambda warehouse, as_of: frames.fulfillment_tracking(warehouse, as_of, TRACKING_WITHIN_HOURS),
+        expectations=_true_expectation("covered"),
+        key_column="record",
+    ),
+    Check(
+        name="raw_records_unique",
+        domain="duplicates",
+        severity="warn",
+        table="raw_<source>_staging.*",
+        description="No record reached the raw tables twice in the latest load (same primary key in dlt's load "
+                    "staging, before the merge keeps one row per key): an API repeating records warns.",
+        frame=lambda warehouse, as_of: frames.duplicate_keys(warehouse, DEDUPLICATED_SOURCES),
+        expectations=_max_expectation("duplicate_rows", 0),
+        key_column="table",
+        observe=lambda frame: ", ".join(f"{row.table} {row.duplicate_rows} of {row.rows} rows repeat a key"
+                                        for row in frame.itertuples() if row.duplicate_rows) or "no repeated keys",
+    ),
+    Check(
+        name="raw_schema_unchanged",
+        domain="schema",
+        severity="block",
+        table="raw_*",
+        description="Every column a source declares is in its raw table with the declared type, and no field "
+                    "arrived with another type (a dlt variant column `<field>__v_<type>`).",
+        frame=lambda warehouse, as_of: raw_schema.breaking_changes(warehouse),
+        expectations=_null_expectation("problem"),
+        key_column="column",
+        observe=lambda frame: "; ".join(f"{row.column} {row.problem}" for row in frame.itertuples()
+                                        if pd.notna(row.problem)) or "declared columns as declared",
+    ),
+    Check(
+        name="raw_schema_no_new_fields",
+        domain="schema",
+        severity="warn",
+        table="raw_*",
+        description="No raw table has a column its source neither declares nor knows from the API's model "
+                    "(AfterShip records are loaded whole): a new API field warns.",
+        frame=lambda warehouse, as_of: raw_schema.additive_changes(warehouse),
+        expectations=_null_expectation("new_columns"),
+        key_column="table",
+        observe=lambda frame: "; ".join(f"{row.table}: {row.new_columns}" for row in frame.itertuples()
+                                        if pd.notna(row.new_columns)) or "no undeclared fields",
     ),
 )

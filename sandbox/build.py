@@ -70,7 +70,7 @@ WAREHOUSE_METRICS: dict[str, set[str]] = {
     "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
                  "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",
                  "integration_issue_count"},
-    "leaks": set(),
+    "leaks": {"gross_profit"},
 }
 
 

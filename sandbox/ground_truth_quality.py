@@ -30,6 +30,13 @@ VOLUME_WINDOW_DAYS = 7
 VOLUME_BAND_DAYS = 28
 CAUSE_WINDOW_DAYS = 28
 DEFAULT_CAUSE_COVERAGE_TARGET = 0.95
+TRACKING_WITHIN_HOURS = 24
+# area → the API (emulator) that serves it; Shopify always runs
+API_AREAS = {"stripe": "payments", "reamaze": "support", "aftership": "fulfilment"}
+# APIs whose list pages reach the warehouse as served (the Stripe source drops a record it already took this run)
+PAGES_AS_SERVED = ("shopify", "reamaze", "aftership")
+# APIs whose records are loaded whole (the others are mapped field by field, so an unknown field goes nowhere)
+LOADED_WHOLE = ("aftership",)
 
 
 def _local_day(stamps: pd.Series, store_ids: pd.Series, timezones: dict[str, str]) -> pd.Series:
@@ -128,6 +135,86 @@ def refund_cause_coverage(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bo
     return True
 
 
+def _fresh(stamps: pd.Series, now: pd.Timestamp) -> bool:
+    stamps = pd.to_datetime(stamps, utc=True)
+    stamps = stamps[stamps <= now]
+    return bool(len(stamps)) and (now - stamps.max()).total_seconds() / 3600 <= FRESHNESS_HOURS
+
+
+def _source_fresh(area: str, table: str, column: str) -> Callable[[Any, Path, pd.Timestamp], bool]:
+    """The newest `column` of the area's `table` is within FRESHNESS_HOURS of the clock (area absent: the source
+    is not configured, nothing to check)."""
+    def evaluate(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+        tables = world.areas.get(area)
+        return True if tables is None else _fresh(tables[table][column], now)
+
+    return evaluate
+
+
+def _served_fulfillments(world: Any) -> pd.DataFrame | None:
+    """Fulfillments as Shopify serves them: nested in their order, so none of an order a frozen feed hides."""
+    tables = world.areas.get("fulfilment")
+    if tables is None:
+        return None
+    fulfillments = tables["fulfillments"]
+    frozen = {world.meta["stale_store"]["store_id"]} if world.meta.get("stale_store") else set()
+    store = fulfillments["fulfillment_id"].map(tables["trackings"].set_index("fulfillment_id")["store_id"])
+    hidden = store.isin(frozen) & ~fulfillments["order_id"].isin(world.orders["order_id"])
+    return fulfillments[~hidden]
+
+
+def fulfillments_map_to_orders(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    fulfillments = _served_fulfillments(world)
+    return True if fulfillments is None else bool(fulfillments["order_id"].isin(world.orders["order_id"]).all())
+
+
+def charges_map_to_orders(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    """Charges naming a Shopify order map to it (METRICS §6 mapping: account brand + shop domain, order name)."""
+    from sandbox.ground_truth_payments import _map_charges
+
+    tables = world.areas.get("payments")
+    if tables is None:
+        return True
+    mapped = _map_charges(world, tables, now)
+    named = mapped[mapped["metadata_shopify_order"].notna()]
+    return bool(named["order"].notna().all())
+
+
+def fulfillments_tracked(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    """Fulfillments older than TRACKING_WITHIN_HOURS have a tracking number and a tracking of it created within
+    TRACKING_WITHIN_HOURS of the fulfillment."""
+    fulfillments = _served_fulfillments(world)
+    if fulfillments is None:
+        return True
+    window = pd.Timedelta(hours=TRACKING_WITHIN_HOURS)
+    created = pd.to_datetime(fulfillments["created_at"], utc=True)
+    due = fulfillments[created <= now - window]
+    numbers = due["tracking_number"].fillna("").astype(str).str.strip()
+    trackings = world.areas["fulfilment"]["trackings"]
+    first = pd.to_datetime(trackings["created_at"], utc=True).groupby(trackings["tracking_number"]).min()
+    tracked_at = numbers.map(first)
+    in_time = tracked_at.notna() & (tracked_at <= pd.to_datetime(due["created_at"], utc=True) + window)
+    return bool(((numbers != "") & in_time).all())
+
+
+def _fault_on(world: Any, api: str, fault: str) -> bool:
+    """The world's `api` emulator injects `fault` (sandbox/build.py plants it in meta `faults`) and serves."""
+    configured = api == "shopify" or API_AREAS[api] in world.areas
+    return configured and float(world.meta.get("faults", {}).get(api, {}).get(fault, 0) or 0) > 0
+
+
+def raw_records_unique(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    return not any(_fault_on(world, api, "duplicates") for api in PAGES_AS_SERVED)
+
+
+def raw_schema_unchanged(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    return not any(_fault_on(world, api, "drift_breaking") for api in ("shopify", *API_AREAS))
+
+
+def raw_schema_no_new_fields(world: Any, sheets_dir: Path, now: pd.Timestamp) -> bool:
+    return not any(_fault_on(world, api, "drift_additive") for api in LOADED_WHOLE)
+
+
 # name → (domain, evaluator): the checks of METRICS.md §12 the warehouse implements (expectations/suites.py)
 CHECKS: dict[str, tuple[str, Callable[[Any, Path, pd.Timestamp], bool]]] = {
     "sku_mapped_to_supplier_and_cogs": ("required_fields", sku_mapped),
@@ -137,6 +224,15 @@ CHECKS: dict[str, tuple[str, Callable[[Any, Path, pd.Timestamp], bool]]] = {
     "refunds_map_to_orders": ("referential", refunds_map_to_orders),
     "daily_order_volume": ("volume", daily_order_volume),
     "refund_cause_coverage": ("cause_coverage", refund_cause_coverage),
+    "stripe_fresh": ("freshness", _source_fresh("payments", "charges", "created_at")),
+    "reamaze_fresh": ("freshness", _source_fresh("support", "messages", "created_at")),
+    "aftership_fresh": ("freshness", _source_fresh("fulfilment", "trackings", "updated_at")),
+    "fulfillments_map_to_orders": ("referential", fulfillments_map_to_orders),
+    "charges_map_to_orders": ("referential", charges_map_to_orders),
+    "fulfillments_tracked": ("tracking_coverage", fulfillments_tracked),
+    "raw_records_unique": ("duplicates", raw_records_unique),
+    "raw_schema_unchanged": ("schema", raw_schema_unchanged),
+    "raw_schema_no_new_fields": ("schema", raw_schema_no_new_fields),
 }
 
 

@@ -1,4 +1,4 @@
-"""Data health: completeness by domain, every check of the latest gate run, freshness, last publish, marts (§12)."""
+"""Data health: completeness by domain, every check of the latest gate run, freshness, last publish (§12)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from pipelines.defs.sources import WAREHOUSE_POOL
+from pipelines.defs.sources import EXTRACT_RETRY_POLICY, WAREHOUSE_POOL
 from pipelines.sandbox_runtime import ensure_emulators
 from pipelines.sources.aftership import TABLES as AFTERSHIP_TABLES
 from pipelines.sources.aftership import aftership_source
@@ -25,6 +25,7 @@ DESCRIPTIONS = {
         for table in AFTERSHIP_TABLES
     ],
     pool=WAREHOUSE_POOL,
+    retry_policy=EXTRACT_RETRY_POLICY,
 )
 def aftership_assets(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
     """Trackings with checkpoints from the AfterShip Tracking API (one resource fills both tables)."""

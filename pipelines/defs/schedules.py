@@ -3,13 +3,12 @@
 
 import os
 
-from dagster import AssetSelection, Backoff, DefaultScheduleStatus, RetryPolicy, ScheduleDefinition, define_asset_job
+from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
 nightly_job = define_asset_job(
     name="nightly",
     selection=AssetSelection.all() | AssetSelection.all_asset_checks(),
     description="Extract every source, build and test the dbt project, run completeness checks, publish.",
-    op_retry_policy=RetryPolicy(max_retries=2, delay=15, backoff=Backoff.EXPONENTIAL),
 )
 
 nightly_schedule = ScheduleDefinition(

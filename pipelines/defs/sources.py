@@ -3,7 +3,7 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Backoff, MaterializeResult, RetryPolicy, multi_asset
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -14,6 +14,10 @@ from pipelines.sources.shopify import shopify_source
 from pipelines.warehouse import LOADER_FILE_FORMAT, dlt_pipeline
 
 WAREHOUSE_POOL = "warehouse"
+# API extraction only: a 429/5xx streak or a dropped connection that outlasts the clients' own retries gets the
+# whole step again after 15 s, then 30 s. dbt, the gate and publishing fail at once (a retry would not help);
+# so do the sheets (local files: a bad row stays bad).
+EXTRACT_RETRY_POLICY = RetryPolicy(max_retries=2, delay=15, backoff=Backoff.EXPONENTIAL)
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -35,6 +39,7 @@ class RawTableTranslator(DagsterDltTranslator):
         for table in SHOPIFY_TABLES
     ],
     pool=WAREHOUSE_POOL,
+    retry_policy=EXTRACT_RETRY_POLICY,
 )
 def shopify_assets(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
     """Orders with line items, transactions and refunds from every configured shop (incremental, merged).

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from pipelines.defs.sources import WAREHOUSE_POOL
+from pipelines.defs.sources import EXTRACT_RETRY_POLICY, WAREHOUSE_POOL
 from pipelines.sandbox_runtime import ensure_emulators
 from pipelines.sources.stripe import TABLES as STRIPE_TABLES
 from pipelines.sources.stripe import stripe_source
@@ -20,6 +20,7 @@ from pipelines.warehouse import LOADER_FILE_FORMAT, dlt_pipeline
         for table in STRIPE_TABLES
     ],
     pool=WAREHOUSE_POOL,
+    retry_policy=EXTRACT_RETRY_POLICY,
 )
 def stripe_assets(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
     """Charges, refunds, disputes, balance transactions and payment intents (incremental with late changes).

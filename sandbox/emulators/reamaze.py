@@ -21,7 +21,8 @@ Endpoints (all GET, state at the clock `meta.as_of` via `world_at`, re-read when
   `start_date` / `end_date`: on `created_at`, both inclusive (ISO 8601; without an offset UTC, a date is
   midnight).
 - `/conversations/{slug}`: the conversation object (404 if unknown to the brand at the clock).
-- `/conversations/{slug}/messages` and `/messages`: newest first; `filter` (`staff` = `user.staff?` true,
+- `/conversations/{slug}/messages` and `/messages`: newest first, the leaks area's internal notes (visibility 1,
+  staff user, `approved_by:` escalations) among them; `filter` (`staff` = `user.staff?` true,
   `customer`), `start_date` / `end_date` on `created_at` as above.
 - `/contacts` (newest first), `/staff` (by id), `/response_templates` (by id), `/response_templates/{id}`.
 Lists: `{"page_size": 30, "page_count": ceil(total/30), "total_count": total, "<resource>": [...]}`, `page`

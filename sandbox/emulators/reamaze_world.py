@@ -36,6 +36,10 @@ MESSAGE_FIELDS = ["conversation_slug", "body", "created_at", "visibility", "orig
                   "user_is_staff"]
 
 
+# worlds without the leaks area have no Re:amaze internal notes
+_NO_NOTES = pd.DataFrame({"brand": pd.Series(dtype=object), "conversation_slug": pd.Series(dtype=object)})
+
+
 def brand_handle(brand: str) -> str:
     """The URL handle of a brand of the support tables (`Lumen` -> `lumen`)."""
     return brand.lower()
@@ -291,6 +295,11 @@ def _brand(name: str, tables: dict[str, pd.DataFrame], contacts: dict[int, Recor
         return frame[frame["brand"] == name]
 
     conv, msgs, staff = mine("conversations"), mine("messages"), mine("staff")
+    # internal notes (visibility 1, staff user) are listed with the conversation's messages, as Re:amaze does;
+    # they never open a conversation, so the conversation digest (first message) is built without them
+    notes = mine("internal_notes")
+    notes = notes[notes["conversation_slug"].isin(conv["slug"])]
+    listed = pd.concat([msgs, notes.reindex(columns=msgs.columns)], ignore_index=True) if len(notes) else msgs
     brand_contacts = mine("contacts").sort_values(["created_at", "contact_id"], ascending=False, kind="stable")
     templates = mine("response_templates").sort_values("template_id").to_dict("records")
     staff = staff.sort_values("staff_id")
@@ -299,7 +308,7 @@ def _brand(name: str, tables: dict[str, pd.DataFrame], contacts: dict[int, Recor
         name=name,
         credentials={email.lower(): token for email, token in zip(staff["email"], staff["api_token"])},
         conversations=_conversations(conv, msgs, contacts, staff_by_id),
-        messages=_messages(msgs, conv),
+        messages=_messages(listed, conv),
         contacts=_render_all(brand_contacts.to_dict("records"), api_contact),
         staff=_render_all(staff.to_dict("records"), api_staff),
         templates=[_render_template(r) for r in templates],
@@ -318,7 +327,8 @@ class ReamazeWorld:
     def load(cls, world_dir: Path) -> ReamazeWorld:
         """Read the world, apply the clock and build every brand's indexes."""
         world = world_at(load_world(world_dir))
-        tables = world.areas["support"]
+        tables = dict(world.areas["support"])
+        tables["internal_notes"] = world.areas.get("leaks", {}).get("internal_notes", _NO_NOTES)
         contacts = _records_by(tables["contacts"], "contact_id")
         staff = _records_by(tables["staff"], "staff_id")
         names = list(dict.fromkeys(tables["staff"]["brand"]))

@@ -31,6 +31,9 @@ Served (for the store named by `{shop}` only, and only what exists at the clock 
 - MoneyBag: shopMoney and presentmentMoney, both in the order currency; MoneyV2: amount ("12.30"), currencyCode.
 - Connections: edges { cursor node }, nodes, pageInfo { hasNextPage hasPreviousPage startCursor endCursor }.
   `first` or `last` is required and at most 250; cursors are opaque (see `shopify_paging`).
+- Returns (`Order.returns`, `Order.returnStatus`), replacement orders (ordinary orders), `Refund.staffMember`,
+  store credit (`Customer.storeCreditAccounts`, `storeCreditAccount(id:)`, `Customer.events` comments) and
+  Customers in `nodes(ids:)`: see `shopify_leaks`.
 - Fulfillments (`Order.fulfillments`), locations, products and product variants: see
   `shopify_object_resolvers` (derived from the world by `shopify_catalog`; a fulfillment bumps its order's
   `updatedAt`, as in Shopify).
@@ -76,6 +79,7 @@ from sandbox.emulators.shopify_bulk import (
 )
 from sandbox.emulators.shopify_cost import STANDARD_BUCKET_SIZE, STANDARD_RESTORE_RATE, QueryCostLimiter
 from sandbox.emulators.shopify_errors import execution_error, syntax_error, validation_error
+from sandbox.emulators.shopify_leaks import attach_leak_resolvers
 from sandbox.emulators.shopify_object_resolvers import attach_object_resolvers
 from sandbox.emulators.shopify_resolvers import RequestContext, attach_resolvers, order_search_fields
 from sandbox.emulators.shopify_schema import shopify_schema
@@ -98,6 +102,7 @@ def served_schema() -> tuple[graphql.GraphQLSchema, frozenset[str]]:
     schema = shopify_schema()
     attach_resolvers(schema)
     attach_object_resolvers(schema)
+    attach_leak_resolvers(schema)
     attach_bulk_resolvers(schema)
     return schema, order_search_fields(schema)
 

@@ -399,10 +399,18 @@ def resolve_node(_root: Any, info: GraphQLResolveInfo, id: str) -> Node | None: 
     return resolve_order(_root, info, id)
 
 
+def _find_customer(ctx: RequestContext, value: str) -> Node | None:
+    type_name, id_ = parse_gid(value)
+    row = ctx.world.customers.rows_by_id([id_]).get(id_) if type_name == "Customer" else None
+    return None if row is None else customer_node(row)
+
+
 def resolve_nodes(_root: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[Node | None]:
-    """QueryRoot.nodes(ids:): Orders only; any other id resolves to null."""
+    """QueryRoot.nodes(ids:): Orders and Customers; any other id resolves to null."""
     ctx = _ctx(info)
     found = _find_orders(ctx, ids)
+    found = [node if node is not None else _find_customer(ctx, value) for node, value in zip(found, ids,
+                                                                                              strict=True)]
     ctx.record(info.field_name, sum(node is not None for node in found))
     return found
 

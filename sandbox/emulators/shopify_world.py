@@ -1,6 +1,7 @@
 """The world as the Shopify emulator sees it: the clock applied, columnar, indexed for O(page) reads.
 
-`ShopifyWorld.load(world_dir)` reads the world (`sandbox.world.load_world`) and takes its view at the clock
+`ShopifyWorld.load(world_dir)` reads the world (`sandbox.world.load_world`), adds the leaks area's replacement orders
+(`shopify_leaks`) and takes its view at the clock
 `meta.as_of` with `sandbox.world.world_at`, the same function the ground truth uses: rows created after the
 clock do not exist yet, an order's `updated_at` is its last change up to the clock, and an order tag
 `refund-cause:<code>` appears only once its refund exists.
@@ -205,14 +206,18 @@ class ShopifyWorld:
     locations: Table | None = None
     store_locations: dict[str, list[int]] = field(default_factory=dict)
     variants: dict[str, Table] = field(default_factory=dict)
+    leaks: Any = None  # `shopify_leaks.LeakTables`: returns, refund staff, store credit (`shopify_leaks`)
 
     @classmethod
     def load(cls, world_dir: Path) -> ShopifyWorld:
         """Read the world, take its view at the clock (`world_at`) and index it (see module docstring)."""
-        world = world_at(load_world(world_dir))
+        # imported here: shopify_leaks builds on the resolvers, which build on this module
+        from sandbox.emulators.shopify_leaks import bump_for_leaks, leak_tables, with_replacement_orders
+
+        world = with_replacement_orders(world_at(load_world(world_dir)))
         as_of = _parse_as_of(world.meta)
         fulfillments, fulfillment_lines, locations = fulfilment_tables(world)
-        world.orders = bump_order_updated_at(world.orders, fulfillments)
+        world.orders = bump_for_leaks(bump_order_updated_at(world.orders, fulfillments), world)
         variants = store_variants(world)
         stores = {
             row.shop: Store(
@@ -241,6 +246,7 @@ class ShopifyWorld:
             store_locations=store_location_ids(world, locations),
             variants={store_id: Table(variants[variants["store_id"] == store_id], "variant_id", ("product_id",))
                       for store_id in world.stores["store_id"]},
+            leaks=leak_tables(world, fulfillment_lines),
         )
 
     @property

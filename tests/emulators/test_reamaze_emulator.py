@@ -47,8 +47,24 @@ def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def support(sandbox_dir: Path) -> dict[str, pd.DataFrame]:
-    """The support tables at the clock, per the contract (`world_at`)."""
-    return world_at(load_world(sandbox_dir / "world")).areas["support"]
+    """The support tables at the clock, per the contract (`world_at`); `messages` also holds the leaks area's
+    Re:amaze internal notes, which the API lists with the conversation's messages."""
+    world = world_at(load_world(sandbox_dir / "world"))
+    tables = dict(world.areas["support"])
+    tables["messages"] = pd.concat([tables["messages"], _listable_notes(world)], ignore_index=True)
+    return tables
+
+
+def _listable_notes(world: Any) -> pd.DataFrame:
+    """Internal notes at the clock whose conversation exists at the clock (the API lists nothing else)."""
+    notes = world.areas["leaks"]["internal_notes"]
+    return notes[notes["conversation_slug"].isin(world.areas["support"]["conversations"]["slug"])]
+
+
+@pytest.fixture(scope="module")
+def internal_notes(sandbox_dir: Path) -> pd.DataFrame:
+    """The leaks area's Re:amaze internal notes at the clock (Lumen)."""
+    return lumen(_listable_notes(world_at(load_world(sandbox_dir / "world"))))
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +267,18 @@ def test_messages_per_conversation(client: httpx.Client, base_url: str, support:
         staff_only = walk(client, api(base_url, f"conversations/{slug}/messages"), "messages", filter="staff")
         assert len(staff_only) == int(group["user_is_staff"].sum())
         assert all(m["user"]["staff?"] for m in staff_only)
+
+
+def test_internal_notes_are_listed_with_their_conversation(client: httpx.Client, base_url: str,
+                                                            internal_notes: pd.DataFrame) -> None:
+    """An escalation written as a Re:amaze internal note: visibility 1, a staff user, the `approved_by:` body."""
+    assert len(internal_notes) > 0, "no internal note at the clock: the test would prove nothing"
+    for note in internal_notes.itertuples():
+        listed = walk(client, api(base_url, f"conversations/{note.conversation_slug}/messages"), "messages")
+        served = [m for m in listed if m["body"] == note.body and m["visibility"] == 1]
+        assert len(served) == 1, note.conversation_slug
+        assert served[0]["user"]["staff?"] is True and "approved_by:" in served[0]["body"]
+        assert pd.Timestamp(served[0]["created_at"]) == note.created_at.floor("ms")
 
 
 def test_all_messages_and_filters(client: httpx.Client, base_url: str, support: dict[str, pd.DataFrame]) -> None:

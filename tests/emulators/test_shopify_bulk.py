@@ -14,7 +14,9 @@ import pytest
 
 from sandbox.emulators.shopify import create_app
 from sandbox.emulators.shopify_bulk import BulkTimings
+from sandbox.world import load_world, world_at
 from tests.emulators.helpers import serve
+from tests.emulators.shopify_view import shopify_view
 
 RUN = """mutation($q: String!) {
   bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message code } }
@@ -37,6 +39,12 @@ class Shop:
 
     def run(self, query: str) -> dict[str, Any]:
         return self.gql(RUN, {"q": query})["data"]["bulkOperationRunQuery"]
+
+
+@pytest.fixture(scope="module")
+def tables(world_dir: Path) -> dict[str, pd.DataFrame]:
+    """The world at its clock as Shopify shows it (replacement orders are orders too)."""
+    return shopify_view(world_at(load_world(world_dir)))
 
 
 @pytest.fixture(scope="module")

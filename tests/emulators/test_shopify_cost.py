@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines.sources.shopify import bulk as source_queries
+from pipelines.sources.shopify import leaks as leak_queries
 from sandbox.emulators.shopify import create_app
 from sandbox.emulators.shopify_cost import requested_cost
 from sandbox.emulators.shopify_schema import shopify_schema
@@ -47,8 +48,10 @@ def test_every_query_of_the_source_stays_under_the_single_query_limit() -> None:
         (source_queries.ORDERS_PAGE, {"first": source_queries.PAGE_ORDERS}),
         (source_queries.MORE_LINE_ITEMS_QUERY, {"id": "gid://shopify/Order/1"}),
         (source_queries.MORE_TRANSACTIONS_QUERY, {"id": "gid://shopify/Order/1"}),
-        (source_queries.REFUNDS_QUERY, {"ids": ["x"] * 17, "refunds": 1}),
-        (source_queries.REFUNDS_QUERY, {"ids": ["x"], "refunds": 17}),
+        (source_queries.REFUNDS_QUERY, {"ids": ["x"] * (1000 // (1 + source_queries.REFUND_COST)), "refunds": 1}),
+        (source_queries.REFUNDS_QUERY, {"ids": ["x"], "refunds": 1000 // source_queries.REFUND_COST - 1}),
+        (leak_queries.RETURNS_QUERY, {"ids": ["x"] * (1000 // leak_queries.RETURN_ORDER_COST)}),
+        (leak_queries.CREDIT_QUERY, {"ids": ["x"] * (1000 // leak_queries.CREDIT_CUSTOMER_COST)}),
     ]
     for query, variables in checks:
         assert graphql.validate(shopify_schema(), graphql.parse(query)) == []
@@ -56,6 +59,10 @@ def test_every_query_of_the_source_stays_under_the_single_query_limit() -> None:
         assert cost is not None and cost <= 1000, (query[:40], cost)
     assert _cost(source_queries.ORDERS_PAGE, {"first": source_queries.PAGE_ORDERS + 2}) > 1000, \
         "the page size is the largest that fits"
+    # the per-object costs the batches are sized with are the emulator's (Shopify's rules)
+    assert _cost(source_queries.REFUNDS_QUERY, {"ids": ["x"], "refunds": 1}) == 1 + source_queries.REFUND_COST
+    assert _cost(leak_queries.RETURNS_QUERY, {"ids": ["x"]}) == leak_queries.RETURN_ORDER_COST
+    assert _cost(leak_queries.CREDIT_QUERY, {"ids": ["x"]}) == leak_queries.CREDIT_CUSTOMER_COST
 
 
 class Clock:

@@ -75,3 +75,21 @@ def test_schedule_tick_requests_the_nightly_job(defs) -> None:
     requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert len(requests) == 1
     assert schedule.cron_schedule == "0 5 * * *"
+
+
+def test_only_the_api_extraction_steps_retry_with_backoff(defs) -> None:
+    from dagster import Backoff
+
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("nightly")
+    assert job.op_retry_policy is None, "no job-wide retries: dbt, the gate and publishing must fail at once"
+    retrying = {}
+    for key in graph.materializable_asset_keys:
+        policy = graph.assets_def_for_key(key).op.retry_policy
+        retrying[key.path[0]] = retrying.get(key.path[0], set()) | {policy}
+    for source in ("raw_shopify", "raw_stripe", "raw_reamaze", "raw_aftership"):
+        (policy,) = retrying[source]
+        assert policy is not None, source
+        assert policy.max_retries >= 1 and policy.delay and policy.backoff == Backoff.EXPONENTIAL, source
+    for step in ("raw_sheets", "staging", "intermediate", "marts", "quality", "serving", "reports"):
+        assert retrying[step] == {None}, step

@@ -33,17 +33,39 @@ def _gids(kind: str, ids: pd.Series, store_ids: pd.Series) -> set[tuple[str, str
     return {(s, f"gid://shopify/{kind}/{i}") for s, i in zip(store_ids, ids)}
 
 
+def shopify_orders(world: World) -> pd.DataFrame:
+    """Orders as Shopify shows them (WORLD.md, leaks.md): replacement orders are orders too, and `updated_at` is
+    also bumped by the order's latest fulfillment, return change and store credit issued from it."""
+    leaks = world.areas["leaks"]
+    rep = leaks["replacement_orders"]
+    stale = world.meta.get("stale_store")
+    if stale:
+        rep = rep[~((rep["store_id"] == stale["store_id"]) & (rep["created_at"] > pd.Timestamp(stale["frozen_at"])))]
+    orders = pd.concat([world.orders, rep[list(world.orders.columns)]], ignore_index=True)
+    ret = leaks["returns"]
+    changes = pd.concat([
+        world.areas["fulfilment"]["fulfillments"][["order_id", "created_at"]].rename(columns={"created_at": "at"}),
+        *(ret[["order_id", c]].rename(columns={c: "at"}) for c in ("requested_at", "approved_at", "received_at",
+                                                                     "closed_at")),
+        leaks["store_credit_transactions"][["order_id", "created_at"]].rename(columns={"created_at": "at"}),
+    ]).dropna()
+    last = orders["order_id"].map(changes.groupby("order_id")["at"].max())
+    orders["updated_at"] = orders["updated_at"].where(last.isna() | (last <= orders["updated_at"]), last)
+    return orders
+
+
 def shopify_updated_at(world: World) -> pd.Series:
-    """Order `updated_at` as Shopify shows it: also bumped by the order's latest fulfillment (WORLD.md)."""
-    fl = world.areas["fulfilment"]["fulfillments"]
-    shipped = world.orders["order_id"].map(fl.groupby("order_id")["created_at"].max())
-    return world.orders["updated_at"].where(shipped.isna() | (shipped <= world.orders["updated_at"]), shipped)
+    return shopify_orders(world)["updated_at"]
 
 
 def expected_objects(world: World) -> dict[str, set[tuple[str, str]]]:
     """(store_id, GID) of every object of every table, from the world at its clock."""
-    store_of = world.orders.set_index("order_id")["store_id"]
-    lines = world.line_items
+    orders = shopify_orders(world)
+    leaks = world.areas["leaks"]
+    credits = leaks["store_credit_transactions"]
+    store_of = orders.set_index("order_id")["store_id"]
+    lines = pd.concat([world.line_items, world.areas["leaks"]["replacement_line_items"]])
+    lines = lines[lines["order_id"].isin(store_of.index)]
     area = world.areas["fulfilment"]
     fl = area["fulfillments"][area["fulfillments"]["order_id"].isin(store_of.index)]
     fli = area["fulfillment_line_items"].merge(fl[["fulfillment_id", "order_id"]], on="fulfillment_id")
@@ -52,7 +74,7 @@ def expected_objects(world: World) -> dict[str, set[tuple[str, str]]]:
     skus = world.skus["sku"]
     locations = area["locations"]
     return {
-        "orders": _gids("Order", world.orders["order_id"], world.orders["store_id"]),
+        "orders": _gids("Order", orders["order_id"], orders["store_id"]),
         "order_line_items": _gids("LineItem", lines["line_item_id"], lines["order_id"].map(store_of)),
         "order_transactions": _gids("OrderTransaction", world.transactions["transaction_id"],
                                     world.transactions["order_id"].map(store_of)),
@@ -65,6 +87,11 @@ def expected_objects(world: World) -> dict[str, set[tuple[str, str]]]:
         # variants by SKU (their ids are the emulator's): each store sells every SKU of its brand
         "product_variants": {(store.store_id, sku) for store in world.stores.itertuples()
                              for sku in skus[skus.str.startswith(store.brand[:3].upper() + "-")]},
+        "returns": _gids("Return", leaks["returns"]["return_id"], leaks["returns"]["order_id"].map(store_of)),
+        "return_line_items": _gids("ReturnLineItem", leaks["returns"]["return_id"],
+                                   leaks["returns"]["order_id"].map(store_of)),
+        "store_credit_transactions": _gids("StoreCreditAccountCreditTransaction",
+                                           credits["store_credit_transaction_id"], credits["store_id"]),
         "locations": {(store.store_id, f"gid://shopify/Location/{loc.location_id}")
                       for store in world.stores.itertuples() for loc in locations.itertuples()
                       if loc.kind == "supplier" or loc.market == store.market},
@@ -134,8 +161,8 @@ def test_after_advance_the_second_run_equals_the_world_again(runs: tuple[Run, Ru
 
 def test_second_run_reads_only_orders_updated_since_the_cursor_minus_the_lookback(runs: tuple[Run, Run]) -> None:
     first, second = runs
-    before = first.world.orders.assign(updated=shopify_updated_at(first.world).dt.floor("s"))
-    after = second.world.orders.assign(updated=shopify_updated_at(second.world).dt.floor("s"))
+    before = shopify_orders(first.world).assign(updated=lambda d: d["updated_at"].dt.floor("s"))
+    after = shopify_orders(second.world).assign(updated=lambda d: d["updated_at"].dt.floor("s"))
     for store_id, cursor in before.groupby("store_id")["updated"].max().items():
         mine = after[after["store_id"] == store_id]
         window = int((mine["updated"] >= cursor - pd.Timedelta(seconds=LOOKBACK_SECONDS)).sum())
@@ -164,7 +191,9 @@ def test_new_raw_tables_are_dagster_assets_feeding_their_staging_models(
     finally:
         patch.undo()
     staging = {"fulfillments": "stg_shopify__fulfillments", "fulfillment_line_items": "stg_shopify__fulfillment_lines",
-               "product_variants": "stg_shopify__product_variants", "locations": "stg_shopify__locations"}
+               "product_variants": "stg_shopify__product_variants", "locations": "stg_shopify__locations",
+               "returns": "stg_shopify__returns", "return_line_items": "stg_shopify__return_lines",
+               "store_credit_transactions": "stg_shopify__store_credit_transactions"}
     for table, model in staging.items():
         raw = AssetKey(["raw_shopify", table])
         assert raw in graph.get(AssetKey(["staging", model])).parent_keys, table

@@ -37,8 +37,14 @@ LEAK_COST_DIMENSIONS = {"supplier", "sku", "market", "carrier", "cause"}
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny seed 3 with no leaks metric promoted, so both gross-profit definitions sit in the file (the slice's in
+    `kpis`, the area's in `area_kpis`) whatever sandbox.build.WAREHOUSE_METRICS["leaks"] holds today."""
+    from sandbox import build
+
     out = tmp_path_factory.mktemp("tiny_leaks")
-    generate("tiny", 3, out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(build.WAREHOUSE_METRICS, "leaks", set())
+        generate("tiny", 3, out)
     return out
 
 

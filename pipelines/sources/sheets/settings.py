@@ -48,4 +48,22 @@ SHEETS: dict[str, SheetSpec] = {
     ),
     "supplier_transit_sla": SheetSpec({"supplier_id": "str", "market": "str", "transit_sla_days": "int"},
                                       ("supplier_id", "market")),
+    "refund_decision_matrix": SheetSpec(
+        {"cause": "str", "value_band": "str", "min_order_value": "decimal", "max_order_value": "decimal?",
+         "first_choice": "str", "allowed": "str"},
+        ("cause", "value_band"),
+    ),
+    "approval_limits": SheetSpec({"staff": "str", "name": "str", "role": "str", "max_amount": "decimal",
+                                  "currency": "currency"}, ("staff",)),
+    "shipping_labels": SheetSpec(
+        {"label_id": "int", "provider": "str", "store_id": "str", "order_name": "str", "shipment_date": "date",
+         "direction": "str", "carrier": "str", "service": "str", "tracking_number": "str", "cost": "decimal",
+         "currency": "currency"},
+        ("label_id",),
+    ),
+    "supplier_credits": SheetSpec(
+        {"credit_id": "str", "supplier_id": "str", "store_id": "str", "order_name": "str", "sku": "str",
+         "issued_date": "date", "amount": "decimal", "currency": "currency"},
+        ("credit_id",),
+    ),
 }

@@ -8,6 +8,9 @@
   cost stays under Shopify's single-query limit of 1,000 (small nested `first`); an order with more line items
   than a page holds pages its `lineItems` on, more transactions than asked are fetched again with a larger
   `first`.
+Returns and store credit are not in either query either: `returnStatus` (free) tells which orders have returns,
+and `leaks.fill_returns` reads those with `nodes(ids:)`; `leaks.fill_store_credit` reads the store-credit accounts
+and timeline comments of the page's customers (see `leaks`).
 Refunds are not in either query (a connection inside the `refunds` list is refused by bulk operations, and
 it would make the page too costly): both paths fill them with `nodes(ids:)` calls batched to stay under the
 limit. Every node then has the shape `helpers.flatten_order` reads.
@@ -24,6 +27,7 @@ import orjson
 from dlt.sources.helpers import requests
 
 from pipelines.sources.shopify.helpers import ShopifyQueryError, search_since
+from pipelines.sources.shopify.leaks import fill_leaks
 from pipelines.sources.shopify.throttle import ShopifyClient
 
 MAX_QUERY_COST = 1000
@@ -32,14 +36,14 @@ PAGE_LINE_ITEMS = 10
 PAGE_TRANSACTIONS = 10
 MORE_TRANSACTIONS = 200  # requested cost 801
 MORE_LINE_ITEMS = 100  # requested cost 503
-REFUND_COST = 57  # one refund of REFUNDS_QUERY: itself, its total, 10 refund line items, 10 transaction ids
+REFUND_COST = 58  # one refund of REFUNDS_QUERY: itself, its total, staff member, 10 refund lines, 10 transaction ids
 POLL_SECONDS = 0.2
 POLL_MAX_SECONDS = 5.0
 BULK_TIMEOUT_SECONDS = 3600.0
 
 MONEY = "shopMoney { amount currencyCode }"
 ORDER_FIELDS = f"""id name createdAt updatedAt processedAt cancelledAt cancelReason tags note email currencyCode test
-      customer {{ id }}
+      returnStatus customer {{ id }}
       totalShippingPriceSet {{ {MONEY} }}"""
 LINE_ITEM_FIELDS = f"id sku title quantity originalUnitPriceSet {{ {MONEY} }} totalDiscountSet {{ {MONEY} }}"
 TRANSACTION_FIELDS = (f"id kind status gateway createdAt processedAt paymentId errorCode parentTransaction {{ id }} "
@@ -75,6 +79,7 @@ REFUNDS_QUERY = f"""query OrderRefunds($ids: [ID!]!, $refunds: Int!) {{
       id
       refunds(first: $refunds) {{
         id createdAt updatedAt note
+        staffMember {{ id name }}
         totalRefundedSet {{ {MONEY} }}
         refundLineItems(first: 10) {{
           pageInfo {{ hasNextPage endCursor }}
@@ -165,6 +170,7 @@ def paged_orders(client: ShopifyClient, cursor: str, lookback_seconds: int,
         for order in orders:
             _complete_page_order(client, order)
         fill_refunds(client, orders)
+        fill_leaks(client, orders)
         yield orders
         if not conn["pageInfo"]["hasNextPage"]:
             return
@@ -237,4 +243,5 @@ def bulk_orders(client: ShopifyClient, sleep: Callable[[float], None] = time.sle
     for i in range(0, len(orders), batch):
         chunk = orders[i:i + batch]
         fill_refunds(client, chunk)
+        fill_leaks(client, chunk)
         yield chunk

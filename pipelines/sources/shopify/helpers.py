@@ -67,7 +67,8 @@ def _require_complete(connection: dict[str, Any], what: str, owner_id: str) -> l
 
 
 def flatten_order(order: dict[str, Any], store_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Split one order node into (table, row) pairs: orders, line items, transactions, refunds, refund lines.
+    """Split one order node into (table, row) pairs: orders, line items, transactions, refunds, refund lines,
+    returns and their lines, and the store credit of the page's customers (`leaks`, on the page's first order).
 
     Only the order row keeps the camelCase `updatedAt` (the incremental cursor); dlt snake-cases every column.
     """
@@ -104,10 +105,11 @@ def flatten_order(order: dict[str, Any], store_id: str) -> Iterator[tuple[str, d
         total, ccy = _money(refund["totalRefundedSet"])
         for tx in _require_complete(refund["transactions"], "refund transactions", refund["id"]):
             refund_of_tx[tx["id"]] = refund["id"]
+        staff = refund.get("staffMember") or {}
         yield "refunds", {
             "id": refund["id"], "order_id": order_id, "store_id": store_id, "created_at": refund["createdAt"],
             "updated_at": refund["updatedAt"], "note": refund["note"], "total_refunded_amount": total,
-            "currency": ccy,
+            "currency": ccy, "staff_member_id": staff.get("id"), "staff_member_name": staff.get("name"),
         }
         for rli in _require_complete(refund["refundLineItems"], "refundLineItems", refund["id"]):
             subtotal, rccy = _money(rli["subtotalSet"])
@@ -125,3 +127,9 @@ def flatten_order(order: dict[str, Any], store_id: str) -> Iterator[tuple[str, d
             "parent_transaction_id": (tx.get("parentTransaction") or {}).get("id"), "amount": amount,
             "currency": ccy,
         }
+    from pipelines.sources.shopify.leaks import flatten_returns, flatten_store_credit  # leaks imports this module
+
+    yield from flatten_returns(order, store_id)
+    for customer in order.get("__credit_customers") or []:
+        for row in flatten_store_credit(customer, store_id):
+            yield "store_credit_transactions", {**row, "amount": Decimal(row["amount"])}

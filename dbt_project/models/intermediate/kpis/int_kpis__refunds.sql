@@ -20,7 +20,10 @@ orders_monthly as (
         period_start,
         count(*) as orders_paid,
         sum(net_revenue) as net_revenue,
-        sum(gross_profit) as gross_profit
+        sum(gross_profit) as gross_profit,
+        -- the slice's profit (no labels / fees): refund_cost_pct_of_profit's ground truth still uses it until the
+        -- leak-marts branch promotes the full leak cost
+        sum(slice_gross_profit) as slice_gross_profit
 
     from profit
     group by store_id, period_start
@@ -64,6 +67,7 @@ store_level as (
         coalesce(orders_monthly.orders_paid, 0) as orders_paid,
         coalesce(orders_monthly.net_revenue, 0) as net_revenue,
         coalesce(orders_monthly.gross_profit, 0) as gross_profit,
+        coalesce(orders_monthly.slice_gross_profit, 0) as slice_gross_profit,
         coalesce(leaks_monthly.refund_cost, 0) as refund_cost,
         coalesce(leaks_monthly.preventable_refund_cost, 0) as preventable_refund_cost,
         coalesce(leaks_monthly.known_cause_cost, 0) as known_cause_cost,
@@ -89,6 +93,7 @@ portfolio_level as (
         sum(orders_paid) as orders_paid,
         sum(net_revenue) as net_revenue,
         sum(gross_profit) as gross_profit,
+        sum(slice_gross_profit) as slice_gross_profit,
         sum(refund_cost) as refund_cost,
         sum(preventable_refund_cost) as preventable_refund_cost,
         sum(known_cause_cost) as known_cause_cost,
@@ -140,7 +145,7 @@ cause_levels as (
         causes.period_start,
         causes.cause,
         causes.refund_cost,
-        levels.gross_profit
+        levels.slice_gross_profit
 
     from (
         select * from cause_store
@@ -164,14 +169,14 @@ long_format as (
         ('gross_profit', 'gross_profit'),
         ('refund_cost', 'refund_cost'),
         ('preventable_refund_cost', 'preventable_refund_cost'),
-        ('refund_cost_pct_of_profit', safe_ratio('refund_cost', 'gross_profit')),
+        ('refund_cost_pct_of_profit', safe_ratio('refund_cost', 'slice_gross_profit')),
         ('preventable_share', safe_ratio('preventable_refund_cost', 'refund_cost')),
         ('cause_coverage', safe_ratio('known_cause_cost', 'refund_cost')),
         ('tagged_share', safe_ratio('tagged_cost', 'refund_cost')),
     ] %}
     {%- set cause_metrics = [
         ('refund_cost', 'refund_cost'),
-        ('refund_cost_pct_of_profit', safe_ratio('refund_cost', 'gross_profit')),
+        ('refund_cost_pct_of_profit', safe_ratio('refund_cost', 'slice_gross_profit')),
     ] %}
 
     {%- for metric, expression in level_metrics %}

@@ -18,6 +18,7 @@ renamed as (
         cast(cancelled_at as timestamp with time zone) as cancelled_at,
         cancel_reason,
         coalesce(tags, '') as tags,
+        {{ regex_group('tags', 'replacement-for:(#[0-9]+)') }} as replacement_for_order_name,
         note,
         {{ hash_pii('email') }} as customer_email_hash,
         currency_code as currency,

@@ -16,7 +16,10 @@ renamed as (
         cast(updated_at as timestamp with time zone) as updated_at,
         note,
         cast(total_refunded_amount as decimal(18, 2)) as total_refunded_amount,
-        currency
+        currency,
+        staff_member_id,
+        -- the staff handle (`approved_by:` tokens, approval limits): the display name lower-cased, spaces to `-`
+        lower(replace(trim(staff_member_name), ' ', '-')) as staff_member
 
     from source
 
