@@ -14,7 +14,7 @@ from pipelines.defs.alerting import run_failure_alert  # noqa: E402
 from pipelines.defs.dbt import dbt_resource, leakwatch_dbt_assets  # noqa: E402
 from pipelines.defs.quality import data_completeness  # noqa: E402
 from pipelines.defs.reamaze import reamaze_assets  # noqa: E402
-from pipelines.defs.reports import daily_standup, weekly_kpi  # noqa: E402
+from pipelines.defs.reports import daily_standup, monthly_note, weekly_kpi  # noqa: E402
 from pipelines.defs.schedules import nightly_job, nightly_schedule  # noqa: E402
 from pipelines.defs.serving import serving_db  # noqa: E402
 from pipelines.defs.sources import sheets_assets, shopify_assets  # noqa: E402
@@ -25,7 +25,7 @@ defs = Definitions(
         # sources
         shopify_assets, sheets_assets, reamaze_assets, stripe_assets, aftership_assets,
         # transform, check, publish, report
-        leakwatch_dbt_assets, data_completeness, serving_db, daily_standup, weekly_kpi,
+        leakwatch_dbt_assets, data_completeness, serving_db, daily_standup, weekly_kpi, monthly_note,
     ],
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -64,3 +64,13 @@ def published_tiny(tmp_path_factory: pytest.TempPathFactory) -> Leakwatch:
             f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
         )
     return leakwatch
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): every test that reads the session's tiny run
+    goes to one worker, so `published_tiny` is built once; the other tests go by module, so a module's fixtures
+    (small worlds, extraction runs) are built once too."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = "published_tiny" if "published_tiny" in fixtures else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -50,11 +50,11 @@ def render(scope: Scope) -> None:
         ui.table(latest[["dimension_value", "value"]].rename(columns={"dimension_value": "domain",
                                                                       "value": "passing_rate"}),
                  "data_completeness_by_domain", currency)
-    checks = data.run_query("data_completeness_checks")
-    failing = checks[~checks["passed"].astype(bool)]
-    if checks.empty:
+    checks = data.run_query("mart_data_completeness") if "data_completeness" in data.mart_columns() else None
+    if checks is None or checks.empty:
         st.info("No gate run is recorded in `marts.data_completeness` yet.")
     else:
+        failing = checks[~checks["passed"].astype(bool)]
         st.caption(f"Latest gate run: {len(checks)} checks, {len(failing)} failing "
                    f"({int((failing['severity'] == 'block').sum())} blocking).")
         ui.table(checks, "data_completeness_checks", currency)

@@ -4,7 +4,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines import settings
-from pipelines.reports import daily, weekly
+from pipelines.reports import daily, monthly, weekly
 from pipelines.reports.render import email, write
 
 PUBLISHED = AssetKey(["serving", "published"])
@@ -28,3 +28,9 @@ def daily_standup(context: AssetExecutionContext) -> MaterializeResult:
        description="Weekly KPI report: the six KPIs this week vs last week vs target.")
 def weekly_kpi(context: AssetExecutionContext) -> MaterializeResult:
     return _report(context, weekly.build)
+
+
+@asset(key=AssetKey(["reports", "monthly_note"]), deps=[PUBLISHED], group_name="reports",
+       description="Monthly optimisation note: the top two fix candidates, their evidence and estimated saving.")
+def monthly_note(context: AssetExecutionContext) -> MaterializeResult:
+    return _report(context, monthly.build)

@@ -131,7 +131,12 @@ def bump_for_leaks(orders: pd.DataFrame, world: World) -> pd.DataFrame:
         changes.append(pd.DataFrame({"order_id": credits["order_id"], "at": credits["created_at"]}))
     if not changes:
         return orders
-    last = pd.concat(changes, ignore_index=True).groupby("order_id")["at"].max()
+    changed_all = pd.concat(changes, ignore_index=True)
+    stale = world.meta.get("stale_store")
+    if stale:  # the frozen store's feed shows no change after it froze
+        frozen = changed_all["order_id"].isin(orders.loc[orders["store_id"] == stale["store_id"], "order_id"])
+        changed_all = changed_all[~(frozen & (changed_all["at"] > pd.Timestamp(stale["frozen_at"])))]
+    last = changed_all.groupby("order_id")["at"].max()
     changed = orders["order_id"].map(last)
     orders = orders.copy()
     later = changed.notna() & (changed > orders["updated_at"])
@@ -150,6 +155,10 @@ def leak_tables(world: World, fulfillment_lines: pd.DataFrame) -> LeakTables:
     ret = ret[["return_id", "order_id", "name", "return_reason", "customer_note", "status", "line_item_id",
                "quantity", *RETURN_TIME_COLUMNS]]
     ret = ret[ret["order_id"].isin(world.orders["order_id"])]
+    stale = world.meta.get("stale_store")
+    frozen_orders = world.orders.loc[world.orders["store_id"] == (stale or {}).get("store_id"), "order_id"]
+    if stale:  # the frozen store's feed shows nothing newer than its freeze
+        ret = ret[~(ret["order_id"].isin(frozen_orders) & (ret["requested_at"] > pd.Timestamp(stale["frozen_at"])))]
     credits = area.get("store_credit_transactions")
     if credits is None:
         credits = _empty({"store_credit_transaction_id": "int64", "store_credit_account_id": "int64",
@@ -159,6 +168,9 @@ def leak_tables(world: World, fulfillment_lines: pd.DataFrame) -> LeakTables:
     credits = credits[["store_credit_transaction_id", "store_credit_account_id", "store_id", "customer_id",
                        "order_id", "amount_cents", "currency", "created_at", "expires_at", "issued_by", "note"]]
     credits = credits[credits["order_id"].isin(world.orders["order_id"])]
+    if stale:
+        credits = credits[~(credits["order_id"].isin(frozen_orders)
+                            & (credits["created_at"] > pd.Timestamp(stale["frozen_at"])))]
     staff = area.get("refund_staff")
     approvers = area.get("approvers")
     fl = fulfillment_lines.sort_values("fulfillment_line_item_id").drop_duplicates("line_item_id")

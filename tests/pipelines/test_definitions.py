@@ -51,7 +51,7 @@ def test_every_warehouse_writer_is_in_the_single_writer_pool(defs) -> None:
 def test_reports_run_after_publishing(defs) -> None:
     graph = defs.resolve_asset_graph()
     reports = [key for key in graph.materializable_asset_keys if key.path[0] == "reports"]
-    assert {key.path[1] for key in reports} == {"daily_standup", "weekly_kpi"}
+    assert {key.path[1] for key in reports} == {"daily_standup", "weekly_kpi", "monthly_note"}
     for key in reports:
         assert AssetKey(["serving", "published"]) in graph.get(key).parent_keys
 
@@ -93,3 +93,54 @@ def test_only_the_api_extraction_steps_retry_with_backoff(defs) -> None:
         assert policy.max_retries >= 1 and policy.delay and policy.backoff == Backoff.EXPONENTIAL, source
     for step in ("raw_sheets", "staging", "intermediate", "marts", "quality", "serving", "reports"):
         assert retrying[step] == {None}, step
+
+
+def test_a_model_changed_after_the_manifest_makes_it_stale(tmp_path) -> None:
+    """`ensure_dbt_manifest` re-parses when a model or macro is newer than target/manifest.json."""
+    import os
+
+    from pipelines.run import _dbt_sources_newer_than
+
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    model = tmp_path / "models" / "marts" / "m.sql"
+    model.write_text("select 1")
+    manifest = tmp_path / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    for path, when in ((tmp_path / "dbt_project.yml", 1000), (model, 1000), (manifest, 2000)):
+        os.utime(path, (when, when))
+    assert not _dbt_sources_newer_than(manifest, tmp_path)
+    os.utime(model, (3000, 3000))
+    assert _dbt_sources_newer_than(manifest, tmp_path)
+
+
+def test_a_killed_runs_warehouse_slot_is_released_by_the_next_run(tmp_path) -> None:
+    """A SIGKILLed `leakwatch run` stays STARTED holding the pool slot; the next run fails it and frees the slot,
+    and leaves a live process's run alone."""
+    import os
+    import subprocess
+
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.run import PID_TAG, release_dead_runs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("warehouse", 1)
+        runs = {}
+        for name, pid in (("killed", dead.pid), ("alive", os.getpid())):
+            run = DagsterRun(job_name="nightly", status=DagsterRunStatus.STARTED, tags={PID_TAG: str(pid)})
+            instance.add_run(run)
+            storage.claim_concurrency_slot("warehouse", run.run_id, f"{name}_step")
+            runs[name] = run.run_id
+        assert storage.get_concurrency_info("warehouse").claimed_slots  # both hold or wait on the slot
+
+        assert release_dead_runs(instance) == [runs["killed"]]
+        assert instance.get_run_by_id(runs["killed"]).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(runs["alive"]).status == DagsterRunStatus.STARTED
+        holders = {slot.run_id for slot in storage.get_concurrency_info("warehouse").claimed_slots}
+        assert runs["killed"] not in holders

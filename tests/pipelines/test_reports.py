@@ -104,3 +104,30 @@ def test_a_report_is_emailed_with_an_html_part(published_tiny: Leakwatch) -> Non
     assert message["Subject"] == report.title
     types = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in types and "text/html" in types
+
+
+def test_monthly_note_names_the_top_two_fix_candidates_with_the_marts_numbers(published_tiny: Leakwatch) -> None:
+    from pipelines.reports import monthly
+
+    serving = published_tiny.serving
+    as_of = _as_of(published_tiny)
+    period = as_of.date().replace(day=1)
+    note = (published_tiny.var_dir / "reports" / f"monthly-{period.isoformat()}.md").read_text()
+    report = monthly.build(serving, as_of)
+    assert report.markdown == note, "the run's note is what the builder drafts from the published marts"
+    marts = _sql(serving, "select * from marts.fix_candidates order by time_window, fix_rank")
+    window = "last_full_month" if (marts["time_window"] == "last_full_month").any() else "trailing_90d"
+    top = marts[marts["time_window"] == window].head(2)
+    assert len(top) >= 1, "the tiny world has fix candidates (the planted supplier at least)"
+    assert report.figures["window"] == window
+    months = 1 if window == "last_full_month" else 3
+    for row, figure in zip(top.itertuples(), report.figures["candidates"], strict=True):
+        assert (figure["dimension"], figure["dimension_value"]) == (row.dimension, row.dimension_value)
+        assert figure["estimated_monthly_saving"] == pytest.approx(float(row.excess_leak) / months)
+        assert f"{row.dimension} `{row.dimension_value}`" in note and str(row.suggested_action) in note
+        assert f"{float(row.leak_rate):.1%}" in note
+        if figure["examples"]:
+            events = _sql(serving, "select leak_event_id from marts.leak_events")["leak_event_id"].astype(str)
+            assert set(figure["examples"]) <= set(events)
+    total = sum(f["estimated_monthly_saving"] for f in report.figures["candidates"])
+    assert f"{total:,.0f} a month" in note

@@ -18,10 +18,10 @@ import pytest
 from pipelines.sources.shopify import shopify_source
 from pipelines.sources.shopify.settings import TABLE_COLUMNS
 from sandbox.emulators.shopify import create_app
-from sandbox.emulators.shopify_catalog import bump_order_updated_at
 from sandbox.world import load_world, world_at
 from sandbox.world.generate import generate_world
 from tests.emulators.helpers import serve
+from tests.emulators.shopify_view import shopify_view
 
 SMALL_SEED = 11
 TABLES = tuple(TABLE_COLUMNS)  # the order tables (bulk and paging fill them; objects have their own tests)
@@ -78,16 +78,31 @@ def test_first_run_of_every_shop_is_a_completed_bulk_operation(both_paths: dict[
                for op in both_paths["bulk_ops"])
 
 
+def _expected_counts(world: Any, orders: pd.DataFrame) -> dict[str, int]:
+    """Rows of each order table for `orders` (as Shopify shows them, `shopify_view`): their children, returns,
+    and the store credit of their customers in the store."""
+    view = shopify_view(world)
+    ids = orders["order_id"]
+    refunds = world.refunds[world.refunds["order_id"].isin(ids)]
+    returns = world.areas["leaks"]["returns"]
+    credits = world.areas["leaks"]["store_credit_transactions"]
+    credits = credits[credits["customer_id"].isin(orders["customer_id"]) & credits["store_id"].isin(orders["store_id"])]
+    return {
+        "orders": len(ids), "order_line_items": int(view["line_items"]["order_id"].isin(ids).sum()),
+        "order_transactions": int(world.transactions["order_id"].isin(ids).sum()), "refunds": len(refunds),
+        "refund_line_items": int(world.refund_line_items["refund_id"].isin(refunds["refund_id"]).sum()),
+        "returns": int(returns["order_id"].isin(ids).sum()),
+        "return_line_items": int(returns["order_id"].isin(ids).sum()),  # one line per return in the world
+        "store_credit_transactions": len(credits),
+    }
+
+
 def test_bulk_backfill_yields_exactly_the_paginated_rows(both_paths: dict[str, Any], small: dict[str, Any]) -> None:
     world = small["world"]
-    orders = world.orders[world.orders["store_id"] == world.stores.iloc[0]["store_id"]]["order_id"]
-    refunds = world.refunds[world.refunds["order_id"].isin(orders)]
-    expected = {
-        "orders": len(orders), "order_line_items": int(world.line_items["order_id"].isin(orders).sum()),
-        "order_transactions": int(world.transactions["order_id"].isin(orders).sum()), "refunds": len(refunds),
-        "refund_line_items": int(world.refund_line_items["refund_id"].isin(refunds["refund_id"]).sum()),
-    }
+    view = shopify_view(world)["orders"]
+    expected = _expected_counts(world, view[view["store_id"] == world.stores.iloc[0]["store_id"]])
     assert expected["refunds"] > 0 and expected["refund_line_items"] > 0
+    assert expected["returns"] > 0 and expected["store_credit_transactions"] > 0
     for table in TABLES:
         bulk, paged = _rows(both_paths["bulk"], table), _rows(both_paths["paged"], table)
         assert len(bulk) == expected[table], table
@@ -127,18 +142,12 @@ def test_throttled_incremental_run_completes_with_the_right_rows(both_paths: dic
             drainer.join(5)
     assert limiter.throttled.get(store["store_id"], 0) > throttled_before, "the run really met THROTTLED answers"
 
-    # as Shopify shows them: a fulfillment also bumps its order's updatedAt (WORLD.md, "Shopify objects")
-    shown = bump_order_updated_at(world.orders, world.areas["fulfilment"]["fulfillments"])
+    # as Shopify shows them: a fulfillment, a return change or store credit also bumps the order's updatedAt,
+    # and replacement orders are orders (WORLD.md, "Shopify objects"; leaks.md)
+    shown = shopify_view(world)["orders"]
     orders = shown[shown["store_id"] == store["store_id"]]
     since = orders["updated_at"].max() - pd.Timedelta(seconds=window)
-    changed = orders[orders["updated_at"] >= since]["order_id"]
-    refunds = world.refunds[world.refunds["order_id"].isin(changed)]
-    expected = {
-        "orders": len(changed), "order_line_items": int(world.line_items["order_id"].isin(changed).sum()),
-        "order_transactions": int(world.transactions["order_id"].isin(changed).sum()),
-        "refunds": len(refunds),
-        "refund_line_items": int(world.refund_line_items["refund_id"].isin(refunds["refund_id"]).sum()),
-    }
+    expected = _expected_counts(world, orders[orders["updated_at"] >= since])
     assert 100 < expected["orders"] < len(orders) / 2
     counts = pipeline.last_trace.last_normalize_info.row_counts
     assert {table: counts.get(table, 0) for table in TABLES} == expected

@@ -164,13 +164,14 @@ def paged_orders(client: ShopifyClient, cursor: str, lookback_seconds: int,
                  page_size: int = PAGE_ORDERS) -> Iterator[list[dict[str, Any]]]:
     """Pages of complete order nodes updated since `cursor` minus the look-back."""
     variables: dict[str, Any] = {"query": search_since(cursor, lookback_seconds), "first": page_size, "after": None}
+    seen_customers: set[str] = set()
     while True:
         conn = client.query(ORDERS_PAGE, variables)["orders"]
         orders = conn["nodes"]
         for order in orders:
             _complete_page_order(client, order)
         fill_refunds(client, orders)
-        fill_leaks(client, orders)
+        fill_leaks(client, orders, seen_customers)
         yield orders
         if not conn["pageInfo"]["hasNextPage"]:
             return
@@ -240,8 +241,9 @@ def bulk_orders(client: ShopifyClient, sleep: Callable[[float], None] = time.sle
     """Every order of the shop, complete, from one bulk operation (in batches of `batch` orders)."""
     op = run_bulk_query(client, BULK_QUERY, sleep=sleep, poll_seconds=poll_seconds)
     orders = assemble(read_jsonl(op["url"]))
+    seen_customers: set[str] = set()
     for i in range(0, len(orders), batch):
         chunk = orders[i:i + batch]
         fill_refunds(client, chunk)
-        fill_leaks(client, chunk)
+        fill_leaks(client, chunk, seen_customers)
         yield chunk

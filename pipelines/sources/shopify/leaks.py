@@ -115,9 +115,12 @@ def fill_returns(client: Any, orders: list[dict[str, Any]]) -> None:
             order["returns"] = found["returns"]["nodes"]
 
 
-def fill_store_credit(client: Any, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The customer nodes (credit accounts, comments) of the orders' customers, each customer once."""
-    ids = sorted({(o.get("customer") or {}).get("id") for o in orders} - {None})
+def fill_store_credit(client: Any, orders: list[dict[str, Any]], seen: set[str] | None = None) -> list[dict[str, Any]]:
+    """The customer nodes (credit accounts, comments) of the orders' customers, each customer once (and not
+    again when already in `seen`, the customers read by earlier pages of the same run; `seen` is updated)."""
+    ids = sorted({(o.get("customer") or {}).get("id") for o in orders} - {None} - (seen or set()))
+    if seen is not None:
+        seen.update(ids)
     customers = []
     for batch in _batches(ids, CREDIT_CUSTOMER_COST):
         data = client.query(CREDIT_QUERY, {"ids": batch})
@@ -133,11 +136,11 @@ def fill_store_credit(client: Any, orders: list[dict[str, Any]]) -> list[dict[st
     return customers
 
 
-def fill_leaks(client: Any, orders: list[dict[str, Any]]) -> None:
+def fill_leaks(client: Any, orders: list[dict[str, Any]], seen_customers: set[str] | None = None) -> None:
     """Returns into each order; the page's store-credit customers onto the first order (`__credit_customers`)."""
     fill_returns(client, orders)
     if orders:
-        orders[0]["__credit_customers"] = fill_store_credit(client, orders)
+        orders[0]["__credit_customers"] = fill_store_credit(client, orders, seen_customers)
 
 
 def flatten_returns(order: dict[str, Any], store_id: str) -> list[tuple[str, dict[str, Any]]]:
