@@ -111,11 +111,14 @@ def column_config(frame: pd.DataFrame, currency: str) -> dict[str, object]:
 
 def table(frame: pd.DataFrame, name: str, currency: str, key: str | None = None,
           config: dict[str, object] | None = None, **kwargs: object) -> None:
-    """A table and its 'Download CSV' button (what is shown is what is downloaded)."""
+    """A table and its 'Download CSV' button (what is shown is what is downloaded).
+
+    The CSV is written only when the button is clicked (a callable), so a long table costs nothing per rerun.
+    """
     st.dataframe(frame, hide_index=True, column_config=config or column_config(frame, currency), **kwargs)
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        lambda: frame.to_csv(index=False).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",
