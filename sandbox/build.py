@@ -70,7 +70,9 @@ WAREHOUSE_METRICS: dict[str, set[str]] = {
     "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
                  "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",
                  "integration_issue_count"},
-    "leaks": {"gross_profit"},
+    "leaks": {"gross_profit", "refund_cost", "refund_cost_pct_of_profit", "preventable_refund_cost",
+              "preventable_share", "cause_coverage", "tagged_share", "leak_cost", "matrix_compliance_rate",
+              "cash_before_credit_count", "over_limit_unapproved_count", "exchange_share"},
 }
 
 

@@ -2,6 +2,7 @@
 -- Each area computes its KPIs in intermediate/kpis/int_kpis__<area>.sql with the same seven columns.
 {%- set area_kpis = [
     'int_kpis__refunds',
+    'int_kpis__leaks',
     'int_kpis__support',
     'int_kpis__payments',
     'int_kpis__fulfilment',

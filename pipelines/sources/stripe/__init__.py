@@ -16,7 +16,9 @@ cursor minus an overlap, then catch late changes to older objects: charges and d
 since the last event seen (refunds, dispute status changes; Stripe keeps 30 days of events), every dispute still
 open at the last run (re-scanned until it closes, whatever the event retention), the charges of new refunds and
 disputes and the payment intents of new charges. Those are re-read by id. Rows carry `account_id` and `brand` and
-are merged on `id`, so overlaps and repeats never duplicate.
+are merged on `id`, so overlaps and repeats never duplicate. The `charge.dispute.*` events themselves are kept
+(`dispute_events`): a dispute object does not say when it closed, its `charge.dispute.closed` event does (the first
+run keeps the close events Stripe still retains).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pipelines.sources.stripe.settings import (
     API_BASE_URL,
     BATCH_ROWS,
     CHANGE_EVENT_TYPES,
+    DISPUTE_CLOSED_EVENT,
     ENDPOINTS,
     OPEN_DISPUTE_STATUSES,
     OVERLAP_SECONDS,
@@ -100,6 +103,7 @@ class AccountSync:
         self.seen: dict[str, set[str]] = {table: set() for table in TABLES}
         self.open_disputes: set[str] = set()
         self.follow_up: dict[str, set[str]] = {"charges": set(), "disputes": set(), "payment_intents": set()}
+        self.dispute_events: list[dict[str, Any]] = []
 
     def run(self) -> Iterator[TDataItem]:
         cursors: dict[str, int] = self.state.setdefault("created", {})
@@ -115,6 +119,7 @@ class AccountSync:
                 if page:
                     cursors[table] = max(cursors.get(table, 0), *(obj["created"] for obj in page))
         self._scan_events(first_run)
+        yield from self._emit("dispute_events", self.dispute_events)
         self.follow_up["disputes"] |= set(self.state.get("open_disputes", []))
         for table, ids in self.follow_up.items():
             expand = ("balance_transactions",) if table == "disputes" else ()
@@ -168,6 +173,9 @@ class AccountSync:
             response.raise_for_status()
             newest = response.json().get("data") or []
             self.state["events_created"] = newest[0]["created"] if newest else cursor
+            # when disputes closed is only told by events: keep every close Stripe still has (30 days)
+            for page in list_pages(self.client, "/v1/events", {"types[]": [DISPUTE_CLOSED_EVENT]}):
+                self.dispute_events.extend(page)
             return
         params = {"created[gte]": cursor - self.overlap, "types[]": list(CHANGE_EVENT_TYPES)}
         for page in list_pages(self.client, "/v1/events", params):
@@ -178,4 +186,5 @@ class AccountSync:
                     self.follow_up["charges"].add(obj["id"])
                 elif obj.get("object") == "dispute":
                     self.follow_up["disputes"].add(obj["id"])
+                    self.dispute_events.append(event)
         self.state["events_created"] = cursor

@@ -154,5 +154,12 @@ def payment_intent_row(obj: dict[str, Any], account: dict[str, str]) -> dict[str
     }
 
 
+def dispute_event_row(obj: dict[str, Any], account: dict[str, str]) -> dict[str, Any]:
+    dispute = (obj.get("data") or {}).get("object") or {}
+    return {**_base(obj, account), "type": obj.get("type"), "dispute": dispute.get("id"),
+            "status": dispute.get("status")}
+
+
 ROW_BUILDERS = {"charges": charge_row, "refunds": refund_row, "disputes": dispute_row,
-                "balance_transactions": balance_transaction_row, "payment_intents": payment_intent_row}
+                "balance_transactions": balance_transaction_row, "payment_intents": payment_intent_row,
+                "dispute_events": dispute_event_row}

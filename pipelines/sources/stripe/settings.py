@@ -8,6 +8,7 @@ OVERLAP_SECONDS = 3600
 # Event types that announce a change to an object created earlier than the cursor.
 CHANGE_EVENT_TYPES = ("charge.refunded", "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
                       "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")
+DISPUTE_CLOSED_EVENT = "charge.dispute.closed"
 # Dispute statuses that can still change: re-fetched on every run until they close.
 OPEN_DISPUTE_STATUSES = frozenset({"needs_response", "under_review", "warning_needs_response",
                                    "warning_under_review"})
@@ -75,5 +76,7 @@ TABLE_COLUMNS: dict[str, dict[str, dict]] = {
         "status": _text(), "latest_charge": _text(), "payment_method": _text(),
         "last_payment_error_code": _text(), "metadata_shopify_order": _text(),
     }),
+    # charge.dispute.* events (id = event id): the only place Stripe says when a dispute closed
+    "dispute_events": _tagged({"created": _ts(), "type": _text(), "dispute": _text(), "status": _text()}),
 }
 TABLES = tuple(TABLE_COLUMNS)

@@ -1,0 +1,561 @@
+-- One row per leak event of every kind at the run's as-of time, as its source gives it (METRICS.md §3, rules in
+-- sandbox/world/leaks.md): Shopify refunds, replacement orders, store-credit transactions and lost chargebacks,
+-- with the cost components read off the event itself (reporting currency, converted at the event's local date and
+-- rounded per source amount) and the raw cause / preventable tokens. int_leaks__events resolves causes, assigns
+-- recoveries and return labels and adds the §5 fields.
+with
+
+refunds as (
+
+    select * from {{ ref('stg_shopify__refunds') }}
+    where created_at <= {{ as_of_ts() }}
+
+),
+
+refund_lines as (
+
+    select * from {{ ref('stg_shopify__refund_lines') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_shopify__transactions') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shopify__orders') }}
+    where not is_test
+
+),
+
+replacement_orders as (
+
+    select * from {{ ref('stg_shopify__orders') }}
+    where
+        replacement_for_order_name is not null
+        and created_at <= {{ as_of_ts() }}
+
+),
+
+store_credits as (
+
+    select * from {{ ref('stg_shopify__store_credit_transactions') }}
+    where created_at <= {{ as_of_ts() }}
+
+),
+
+returns as (
+
+    select * from {{ ref('int_leaks__returns') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('int_leaks__labels') }}
+
+),
+
+catalog as (
+
+    select * from {{ ref('stg_sheets__sku_catalog') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('stg_shopify__order_lines') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('stg_sheets__stores') }}
+
+),
+
+fx as (
+
+    select * from {{ ref('int_fx__daily_rates') }}
+
+),
+
+disputes as (
+
+    select * from {{ ref('int_payments__disputes_costed') }}
+    where
+        not is_inquiry
+        and status = 'lost'
+
+),
+
+dispute_events as (
+
+    select * from {{ ref('stg_stripe__dispute_events') }}
+    where
+        event_type = 'charge.dispute.closed'
+        and created_at <= {{ as_of_ts() }}
+
+),
+
+trackings as (
+
+    select * from {{ ref('stg_aftership__trackings') }}
+    where created_at <= {{ as_of_ts() }}
+
+),
+
+-- refunds ------------------------------------------------------------------------------------------------------
+
+refunds_per_order as (
+
+    select
+        order_id,
+        count(*) as refund_count
+
+    from refunds
+    group by order_id
+
+),
+
+refunds_localised as (
+
+    select
+        refunds.refund_id,
+        refunds.order_id,
+        refunds.store_id,
+        refunds.created_at,
+        refunds.note,
+        refunds.staff_member,
+        orders.tags as order_tags,
+        orders.currency,
+        refunds_per_order.refund_count as order_refund_count,
+        cast({{ to_local('refunds.created_at', 'stores.timezone') }} as date) as local_date
+
+    from refunds
+    inner join orders
+        on refunds.order_id = orders.order_id
+    inner join stores
+        on refunds.store_id = stores.store_id
+    inner join refunds_per_order
+        on refunds.order_id = refunds_per_order.order_id
+
+),
+
+refund_cash as (
+
+    select
+        refunds_localised.refund_id,
+        sum(transactions.amount) as cash_refunded_local,
+        sum({{ to_cents('transactions.amount * fx.rate_to_reporting') }}) as cash_refunded
+
+    from refunds_localised
+    inner join transactions
+        on refunds_localised.refund_id = transactions.refund_id
+    left join fx
+        on
+            transactions.currency = fx.currency
+            and refunds_localised.local_date = fx.rate_date
+    where
+        transactions.kind = 'REFUND'
+        and transactions.status = 'SUCCESS'
+    group by refunds_localised.refund_id
+
+),
+
+-- the refunded lines' net value (original currency): a refund paying back < 90 % of it is a partial refund
+refund_line_value as (
+
+    select
+        refund_lines.refund_id,
+        sum(
+            (order_lines.unit_price * order_lines.quantity - order_lines.discount_amount)
+            * refund_lines.quantity / nullif(order_lines.quantity, 0)
+        ) as refunded_line_value
+
+    from refund_lines
+    inner join order_lines
+        on refund_lines.order_line_id = order_lines.order_line_id
+    group by refund_lines.refund_id
+
+),
+
+-- COGS of refund lines restocked (RETURN) whose return, closed by this refund, was received by the clock
+refund_restocked as (
+
+    select
+        refunds_localised.refund_id,
+        sum({{ to_cents('catalog.unit_cogs * refund_lines.quantity * fx.rate_to_reporting') }}) as restocked_cogs
+
+    from refunds_localised
+    inner join returns
+        on
+            refunds_localised.refund_id = returns.refund_id
+            and returns.received_at is not null
+    inner join refund_lines
+        on refunds_localised.refund_id = refund_lines.refund_id
+    inner join order_lines
+        on refund_lines.order_line_id = order_lines.order_line_id
+    inner join catalog
+        on order_lines.sku = catalog.sku
+    left join fx
+        on
+            catalog.cogs_currency = fx.currency
+            and refunds_localised.local_date = fx.rate_date
+    where refund_lines.restock_type = 'RETURN'
+    group by refunds_localised.refund_id
+
+),
+
+refund_events as (
+
+    select
+        'refund:' || {{ regex_group('refunds_localised.refund_id', '([0-9]+)$') }} as leak_event_id,
+        'refund' as event_type,
+        refunds_localised.refund_id as source_id,
+        refunds_localised.order_id,
+        refunds_localised.store_id,
+        refunds_localised.created_at as occurred_at,
+        refunds_localised.local_date,
+        case
+            when
+                cast(coalesce(refund_cash.cash_refunded_local, 0) as double)
+                < 0.9 * cast(coalesce(refund_line_value.refunded_line_value, 0) as double)
+                then 'partial_refund'
+            else 'cash_refund'
+        end as resolution,
+        refunds_localised.note,
+        {{ regex_group('refunds_localised.note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
+        case
+            when refunds_localised.order_refund_count = 1
+                then {{ regex_group('refunds_localised.order_tags', '(^|,\\s*)refund-cause:([a-z0-9_]+)', 2) }}
+        end as tag_cause,
+        coalesce(
+            {{ regex_group('lower(refunds_localised.note)', '(^|\\s)preventable:(yes|no)', 2) }},
+            {{ regex_group('lower(refunds_localised.order_tags)', '(^|,\\s*)preventable:(yes|no)', 2) }}
+        ) as preventable_token,
+        refunds_localised.staff_member as staff,
+        refunds_localised.currency as original_currency,
+        cast(coalesce(refund_cash.cash_refunded_local, 0) as decimal(18, 2)) as original_amount,
+        cast(coalesce(refund_cash.cash_refunded, 0) as decimal(18, 2)) as cash_refunded,
+        cast(0 as decimal(18, 2)) as store_credit_issued,
+        cast(0 as decimal(18, 2)) as store_credit_cost,
+        cast(0 as decimal(18, 2)) as replacement_cost,
+        cast(coalesce(refund_restocked.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
+        cast(0 as decimal(18, 2)) as chargeback_cost,
+        returns.return_id,
+        returns.return_reason,
+        cast(null as varchar) as fixed_cause,
+        cast(null as boolean) as fixed_preventable
+
+    from refunds_localised
+    left join refund_cash
+        on refunds_localised.refund_id = refund_cash.refund_id
+    left join refund_line_value
+        on refunds_localised.refund_id = refund_line_value.refund_id
+    left join refund_restocked
+        on refunds_localised.refund_id = refund_restocked.refund_id
+    left join returns
+        on refunds_localised.refund_id = returns.refund_id
+
+),
+
+-- replacement orders ----------------------------------------------------------------------------------------------
+
+replacements_localised as (
+
+    select
+        replacement_orders.order_id as replacement_order_id,
+        originals.order_id,
+        replacement_orders.store_id,
+        replacement_orders.created_at,
+        replacement_orders.note,
+        replacement_orders.currency,
+        replacement_orders.tags like '%reship%' as is_reship,
+        cast({{ to_local('replacement_orders.created_at', 'stores.timezone') }} as date) as local_date
+
+    from replacement_orders
+    inner join orders as originals
+        on
+            replacement_orders.store_id = originals.store_id
+            and replacement_orders.replacement_for_order_name = originals.order_name
+    inner join stores
+        on replacement_orders.store_id = stores.store_id
+
+),
+
+replacement_cogs as (
+
+    select
+        replacements_localised.replacement_order_id,
+        sum({{ to_cents('catalog.unit_cogs * order_lines.quantity * fx.rate_to_reporting') }}) as cogs
+
+    from replacements_localised
+    inner join order_lines
+        on replacements_localised.replacement_order_id = order_lines.order_id
+    inner join catalog
+        on order_lines.sku = catalog.sku
+    left join fx
+        on
+            catalog.cogs_currency = fx.currency
+            and replacements_localised.local_date = fx.rate_date
+    group by replacements_localised.replacement_order_id
+
+),
+
+replacement_labels as (
+
+    select
+        replacements_localised.replacement_order_id,
+        sum({{ to_cents('labels.label_cost_amount * fx.rate_to_reporting') }}) as label_cost
+
+    from replacements_localised
+    inner join labels
+        on
+            replacements_localised.replacement_order_id = labels.order_id
+            and labels.direction = 'outbound'
+    left join fx
+        on
+            labels.currency = fx.currency
+            and replacements_localised.local_date = fx.rate_date
+    group by replacements_localised.replacement_order_id
+
+),
+
+-- an exchange's returned item, once received, goes back to stock
+exchange_restocked as (
+
+    select
+        replacements_localised.replacement_order_id,
+        sum({{ to_cents('catalog.unit_cogs * returns.quantity * fx.rate_to_reporting') }}) as restocked_cogs
+
+    from replacements_localised
+    inner join returns
+        on
+            replacements_localised.replacement_order_id = returns.exchange_order_id
+            and returns.received_at is not null
+    inner join catalog
+        on returns.sku = catalog.sku
+    left join fx
+        on
+            catalog.cogs_currency = fx.currency
+            and replacements_localised.local_date = fx.rate_date
+    group by replacements_localised.replacement_order_id
+
+),
+
+replacement_events as (
+
+    select
+        'replacement:' || {{ regex_group('replacements_localised.replacement_order_id', '([0-9]+)$') }}
+            as leak_event_id,
+        'replacement' as event_type,
+        replacements_localised.replacement_order_id as source_id,
+        replacements_localised.order_id,
+        replacements_localised.store_id,
+        replacements_localised.created_at as occurred_at,
+        replacements_localised.local_date,
+        case when replacements_localised.is_reship then 'reship_free' else 'replacement' end as resolution,
+        replacements_localised.note,
+        {{ regex_group('replacements_localised.note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
+        cast(null as varchar) as tag_cause,
+        cast(null as varchar) as preventable_token,
+        cast(null as varchar) as staff,
+        replacements_localised.currency as original_currency,
+        cast(0 as decimal(18, 2)) as original_amount,
+        cast(0 as decimal(18, 2)) as cash_refunded,
+        cast(0 as decimal(18, 2)) as store_credit_issued,
+        cast(0 as decimal(18, 2)) as store_credit_cost,
+        cast(
+            coalesce(replacement_cogs.cogs, 0) + coalesce(replacement_labels.label_cost, 0) as decimal(18, 2)
+        ) as replacement_cost,
+        cast(coalesce(exchange_restocked.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
+        cast(0 as decimal(18, 2)) as chargeback_cost,
+        returns.return_id,
+        returns.return_reason,
+        cast(null as varchar) as fixed_cause,
+        cast(null as boolean) as fixed_preventable
+
+    from replacements_localised
+    left join replacement_cogs
+        on replacements_localised.replacement_order_id = replacement_cogs.replacement_order_id
+    left join replacement_labels
+        on replacements_localised.replacement_order_id = replacement_labels.replacement_order_id
+    left join exchange_restocked
+        on replacements_localised.replacement_order_id = exchange_restocked.replacement_order_id
+    left join returns
+        on replacements_localised.replacement_order_id = returns.exchange_order_id
+
+),
+
+-- store credit ---------------------------------------------------------------------------------------------------
+
+credits_localised as (
+
+    select
+        store_credits.*,
+        cast({{ to_local('store_credits.created_at', 'stores.timezone') }} as date) as local_date
+
+    from store_credits
+    inner join orders
+        on store_credits.order_id = orders.order_id
+    inner join stores
+        on store_credits.store_id = stores.store_id
+
+),
+
+credits_converted as (
+
+    select
+        credits_localised.*,
+        {{ to_cents('credits_localised.credit_amount * fx.rate_to_reporting') }} as store_credit_issued
+
+    from credits_localised
+    left join fx
+        on
+            credits_localised.currency = fx.currency
+            and credits_localised.local_date = fx.rate_date
+
+),
+
+store_credit_events as (
+
+    select
+        'store_credit:' || {{ regex_group('store_credit_transaction_id', '([0-9]+)$') }} as leak_event_id,
+        'store_credit' as event_type,
+        store_credit_transaction_id as source_id,
+        order_id,
+        store_id,
+        created_at as occurred_at,
+        local_date,
+        'store_credit' as resolution,
+        note,
+        {{ regex_group('note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
+        cast(null as varchar) as tag_cause,
+        cast(null as varchar) as preventable_token,
+        issued_by as staff,
+        currency as original_currency,
+        cast(credit_amount as decimal(18, 2)) as original_amount,
+        cast(0 as decimal(18, 2)) as cash_refunded,
+        cast(store_credit_issued as decimal(18, 2)) as store_credit_issued,
+        {{ to_cents('store_credit_issued * ' ~ var('store_credit_cost_ratio')) }} as store_credit_cost,
+        cast(0 as decimal(18, 2)) as replacement_cost,
+        cast(0 as decimal(18, 2)) as restocked_cogs,
+        cast(0 as decimal(18, 2)) as chargeback_cost,
+        cast(null as varchar) as return_id,
+        cast(null as varchar) as return_reason,
+        cast(null as varchar) as fixed_cause,
+        cast(null as boolean) as fixed_preventable
+
+    from credits_converted
+
+),
+
+-- lost chargebacks ----------------------------------------------------------------------------------------------
+
+dispute_closures as (
+
+    select
+        dispute_id,
+        min(created_at) as closed_at
+
+    from dispute_events
+    group by dispute_id
+
+),
+
+-- a lost dispute is dated (and converted) at the local date it closed; without its close event (older than
+-- Stripe's event retention at the first run) at the date it was opened
+chargebacks_localised as (
+
+    select
+        disputes.*,
+        coalesce(dispute_closures.closed_at, disputes.created_at) as lost_at,
+        cast(
+            {{ to_local('coalesce(dispute_closures.closed_at, disputes.created_at)', 'stores.timezone') }} as date
+        ) as lost_date
+
+    from disputes
+    inner join stores
+        on disputes.store_id = stores.store_id
+    left join dispute_closures
+        on disputes.dispute_id = dispute_closures.dispute_id
+
+),
+
+delivered_orders as (
+
+    select distinct order_id
+    from trackings
+    where
+        delivered_at is not null
+        and delivered_at <= {{ as_of_ts() }}
+
+),
+
+chargeback_events as (
+
+    select
+        'chargeback:' || disputes.dispute_id as leak_event_id,
+        'chargeback' as event_type,
+        disputes.dispute_id as source_id,
+        disputes.order_id,
+        disputes.store_id,
+        disputes.lost_at as occurred_at,
+        disputes.lost_date as local_date,
+        cast(null as varchar) as resolution,
+        cast(null as varchar) as note,
+        cast(null as varchar) as note_cause,
+        cast(null as varchar) as tag_cause,
+        cast(null as varchar) as preventable_token,
+        cast(null as varchar) as staff,
+        disputes.currency as original_currency,
+        disputes.cost_local as original_amount,
+        cast(0 as decimal(18, 2)) as cash_refunded,
+        cast(0 as decimal(18, 2)) as store_credit_issued,
+        cast(0 as decimal(18, 2)) as store_credit_cost,
+        cast(0 as decimal(18, 2)) as replacement_cost,
+        cast(0 as decimal(18, 2)) as restocked_cogs,
+        {{ to_cents('disputes.cost_local * fx.rate_to_reporting') }} as chargeback_cost,
+        cast(null as varchar) as return_id,
+        cast(null as varchar) as return_reason,
+        case disputes.reason
+            when 'product_not_received'
+                then case when delivered_orders.order_id is not null then 'late_delivery' else 'lost_in_transit' end
+            when 'product_unacceptable' then 'not_as_described'
+            when 'fraudulent' then 'fraud'
+            when 'credit_not_processed' then 'refund_process_failure'
+            when 'duplicate' then 'duplicate_charge'
+            else 'unknown'
+        end as fixed_cause,
+        cast(null as boolean) as fixed_preventable
+
+    from chargebacks_localised as disputes
+    left join fx
+        on
+            disputes.currency = fx.currency
+            and disputes.lost_date = fx.rate_date
+    left join delivered_orders
+        on disputes.order_id = delivered_orders.order_id
+    where
+        disputes.order_id is not null
+        and disputes.store_id is not null
+
+),
+
+events as (
+
+    select * from refund_events
+    union all
+    select * from replacement_events
+    union all
+    select * from store_credit_events
+    union all
+    select * from chargeback_events
+
+)
+
+select * from events
