@@ -133,3 +133,21 @@ def pareto_chart(frame: pd.DataFrame, category: str, currency: str) -> alt.Layer
                 scale=alt.Scale(domain=[0, 1])),
     )
     return alt.layer(bars, line).resolve_scale(y="independent")
+
+
+def monthly_stack_chart(frame: pd.DataFrame, category: str, value: str, title: str) -> alt.Chart:
+    """Bars by month (``period_start``) of ``value``, stacked by ``category``; ``title`` names the value axis."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonth(period_start):O", title="Month"),
+            y=alt.Y(f"sum({value}):Q", title=title, axis=alt.Axis(format=",.0f")),
+            color=alt.Color(f"{category}:N", title=category.replace("_", " ").capitalize()),
+            tooltip=[
+                alt.Tooltip("yearmonth(period_start):O", title="Month"),
+                alt.Tooltip(f"{category}:N"),
+                alt.Tooltip(f"sum({value}):Q", title=title, format=",.2f"),
+            ],
+        )
+    )

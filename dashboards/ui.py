@@ -101,18 +101,24 @@ def column_config(frame: pd.DataFrame, currency: str) -> dict[str, object]:
         title = column.replace("_", " ").capitalize()
         if column in money_columns(frame):
             config[column] = st.column_config.NumberColumn(f"{title} ({currency})", format="%.2f")
-        elif pd.api.types.is_float_dtype(frame[column]) and column.endswith(("_rate", "_share", "_pct", "_ratio")):
+        elif pd.api.types.is_float_dtype(frame[column]) and (
+                column == "share" or column.endswith(("_rate", "_share", "_pct", "_ratio", "_coverage"))):
             config[column] = st.column_config.NumberColumn(title, format="percent")
+        elif column == "period_start" and pd.api.types.is_datetime64_any_dtype(frame[column]):
+            config[column] = st.column_config.DateColumn(title, format="YYYY-MM-DD")
     return config
 
 
 def table(frame: pd.DataFrame, name: str, currency: str, key: str | None = None,
           config: dict[str, object] | None = None, **kwargs: object) -> None:
-    """A table and its 'Download CSV' button (what is shown is what is downloaded)."""
+    """A table and its 'Download CSV' button (what is shown is what is downloaded).
+
+    The CSV is written only when the button is clicked (a callable), so a long table costs nothing per rerun.
+    """
     st.dataframe(frame, hide_index=True, column_config=config or column_config(frame, currency), **kwargs)
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        lambda: frame.to_csv(index=False).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -131,10 +137,11 @@ def mart_frame(name: str, scope: Scope, date_column: str | None = None) -> pd.Da
 
 
 def mart_section(title: str, name: str, scope: Scope, currency: str, what: str | None = None,
-                 shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame | None:
+                 shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                 date_column: str | None = None) -> pd.DataFrame | None:
     """A subheader and the mart's rows as a downloadable table; the friendly note when it is missing."""
     st.subheader(title)
-    frame = mart_frame(name, scope)
+    frame = mart_frame(name, scope, date_column)
     if frame is None:
         not_available(what or title, [name])
         return None

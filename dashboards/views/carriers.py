@@ -22,12 +22,12 @@ KPIS = [
 def render(scope: Scope) -> None:
     currency = ui.reporting_currency()
     ui.area_kpis(scope, KPIS, currency, "Carrier")
-    ui.mart_section("Carrier performance", "carrier_performance", scope, currency)
-    claims = ui.mart_section("Carrier claims", "carrier_claims", scope, currency)
-    if claims is not None:
-        status = next((c for c in ("claim_status", "status") if c in claims.columns), None)
-        if status:
-            ui.count_chart(claims, status, "Claims")
+    ui.mart_section("Carrier performance (parcels by delivery month)", "carrier_performance", scope, currency,
+                    date_column="delivery_period_start")
+    claims = ui.mart_section("Carrier claims (eligible parcels)", "carrier_claims", scope, currency)
+    if claims is not None and not claims.empty:
+        ui.count_chart(claims.assign(claim_status=claims["claim_status"].fillna("not filed")), "claim_status",
+                       "Eligible parcels by claim status")
 
 
 if __name__ == "__main__":

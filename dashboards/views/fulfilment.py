@@ -19,12 +19,11 @@ KPIS = [
 def render(scope: Scope) -> None:
     currency = ui.reporting_currency()
     ui.area_kpis(scope, KPIS, currency, "Fulfilment")
-    open_orders = ui.mart_section("Open orders", "open_orders", scope, currency)
-    if open_orders is not None:
-        bucket = next((c for c in open_orders.columns if "bucket" in c), None)
-        if bucket:
-            st.caption("Open orders by age (business hours)")
-            ui.count_chart(open_orders, bucket, "Open orders")
+    open_orders = ui.mart_section("Open orders, oldest first", "open_orders", scope, currency)
+    if open_orders is not None and not open_orders.empty:
+        over = int(open_orders["is_over_48h"].sum())
+        st.caption(f"Open orders by age in business hours as of the last run: {over:,} of them past 48 h.")
+        ui.count_chart(open_orders, "aging_bucket", "Open orders")
     ui.mart_section("Orders and the 48 h SLA", "orders_sla", scope, currency)
     ui.mart_section("Supplier SLA", "supplier_sla", scope, currency)
 

@@ -70,6 +70,26 @@ def published_marts(serving: Path) -> set[str]:
     return {row[0] for row in rows}
 
 
+QUERY_NAMES = sorted(path.stem for path in data.QUERIES_DIR.glob("*.sql"))
+
+
+def query_params(name: str, serving: Path) -> dict[str, object] | None:
+    """Bound parameters for the queries that take some: the latest month, the whole range, the portfolio."""
+    month = latest_month(serving)
+    return {
+        "leakage_by_cause": {"period_start": month, "store_id": None},
+        "leakage_in_range": {"start": date(2000, 1, 1), "end": date(2100, 1, 1)},
+        "kpi_values": {"metrics": ["refund_cost"], "all_stores": True, "store_ids": []},
+    }.get(name)
+
+
+@pytest.mark.parametrize("name", QUERY_NAMES)
+def test_every_query_runs_on_the_real_serving_db(real_serving_db: Path, name: str) -> None:
+    """Every table and column a page reads exists in the marts the pipeline really publishes."""
+    frame = data.run_query(name, query_params(name, real_serving_db))
+    assert isinstance(frame, pd.DataFrame) and len(frame.columns) > 0
+
+
 def tiles(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
@@ -215,3 +235,121 @@ def test_data_health_lists_every_check_of_the_latest_gate_run(real_serving_db: P
     assert dict(zip(shown["check_name"], shown["passed"].astype(bool), strict=True)) == dict(
         zip(expected["check_name"], expected["passed"].astype(bool), strict=True))
     assert f"{len(expected)} checks" in " ".join(c.value for c in at.caption)
+
+
+def month_bounds(serving: Path) -> tuple[date, date]:
+    """The default date range of the filters: first day of the first KPI month to the last day of the last."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(
+            "select min(period_start), last_day(max(period_start)) from marts.kpis "
+            "where grain = 'month' and store_id is null and dimension is null"
+        ).fetchone()
+
+
+def frame_with(at: AppTest, columns: set[str]) -> pd.DataFrame:
+    """The one table on the page that has all of ``columns``."""
+    frames = [f.value for f in at.dataframe if columns <= set(f.value.columns)]
+    assert len(frames) == 1, (columns, [list(f.value.columns) for f in at.dataframe])
+    return frames[0]
+
+
+# page -> (mart, its date column or None, the columns that identify a row)
+PAGE_MARTS = {
+    "fulfilment.py": [("open_orders", None, ["order_id"]), ("orders_sla", "period_start", ["order_id"]),
+                      ("supplier_sla", "period_start", ["order_line_id"])],
+    "carriers.py": [("carrier_performance", "delivery_period_start", ["tracking_id"]),
+                    ("carrier_claims", "period_start", ["tracking_id", "claim_type"])],
+}
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_MARTS))
+def test_fulfilment_and_carrier_pages_show_their_marts_rows(real_serving_db: Path, page: str) -> None:
+    at = open_page(run_app(), page)
+    assert not at.exception, [e.value for e in at.exception]
+    first, last = month_bounds(real_serving_db)
+    for mart, date_column, key in PAGE_MARTS[page]:
+        columns = list(data.run_query(f"mart_{mart}").columns)
+        where = "" if date_column is None else f"where {date_column} between ? and ?"  # names from the test itself
+        with duckdb.connect(str(real_serving_db), read_only=True) as con:
+            expected = con.execute(f"select * from marts.{mart} {where}", [] if date_column is None
+                                   else [first, last]).df()
+        shown = frame_with(at, set(columns))
+        assert list(shown.columns) == columns, mart
+        assert len(shown) == len(expected), mart
+        assert sorted(map(tuple, shown[key].astype(str).to_numpy())) == sorted(
+            map(tuple, expected[key].astype(str).to_numpy())), mart
+    if page == "fulfilment.py":
+        shown = frame_with(at, {"open_age_business_hours", "aging_bucket"})
+        ages = shown["open_age_business_hours"].tolist()
+        assert ages == sorted(ages, reverse=True)  # the list starts with the oldest open order
+
+
+def test_refund_page_by_cause_preventable_and_unknown_share_equal_marts_kpis(real_serving_db: Path) -> None:
+    at = open_page(run_app(), "refunds.py")
+    assert not at.exception, [e.value for e in at.exception]
+    with duckdb.connect(str(real_serving_db), read_only=True) as con:
+        causes = con.execute(
+            "select dimension_value as cause, sum(value) as refund_cost from marts.kpis "
+            "where metric = 'refund_cost' and dimension = 'cause' and store_id is null and grain = 'month' "
+            "group by 1 having sum(value) <> 0 order by 2 desc, 1").df()
+        monthly = con.execute(
+            "select period_start, "
+            "max(value) filter (where metric = 'refund_cost') as refund_cost, "
+            "max(value) filter (where metric = 'preventable_refund_cost') as preventable_refund_cost, "
+            "1 - max(value) filter (where metric = 'cause_coverage') as unknown_cause_share "
+            "from marts.kpis where store_id is null and dimension is null and grain = 'month' "
+            "group by 1 order by 1").df()
+    assert len(causes) >= 2 and len(monthly) >= 2  # otherwise the comparisons below would prove little
+
+    shown = frame_with(at, {"cause", "refund_cost", "refund_cost_share"})
+    assert shown["cause"].tolist() == causes["cause"].tolist()
+    assert shown["refund_cost"].tolist() == pytest.approx(causes["refund_cost"].tolist())
+    assert shown["refund_cost_share"].sum() == pytest.approx(1.0)
+
+    split = frame_with(at, {"preventable_refund_cost", "not_preventable_refund_cost"})
+    assert split["preventable_refund_cost"].tolist() == pytest.approx(monthly["preventable_refund_cost"].tolist())
+    assert (split["refund_cost"] - split["not_preventable_refund_cost"]).tolist() == pytest.approx(
+        monthly["preventable_refund_cost"].tolist())
+
+    unknown = frame_with(at, {"unknown_cause_share"})
+    expected = monthly.dropna(subset=["unknown_cause_share"])
+    assert unknown["unknown_cause_share"].tolist() == pytest.approx(expected["unknown_cause_share"].tolist())
+    month = pd.Timestamp(latest_complete_month(real_serving_db))
+    latest = expected[expected["period_start"] == month].iloc[0]
+    sentence = " ".join(m.value for m in at.markdown if "Unknown-cause share" in m.value)
+    assert f"{fmt_value(latest['unknown_cause_share'], 'pct', 'USD')}** of refund cost" in sentence
+
+
+def test_where_it_leaks_shows_the_leak_marts(real_serving_db: Path) -> None:
+    at = open_page(run_app(), "where_it_leaks.py")
+    assert not at.exception, [e.value for e in at.exception]
+    marts = published_marts(real_serving_db)
+    notes = " ".join(i.value for i in at.info)
+    if "leakage_concentration" not in marts:
+        assert "marts.leakage_concentration" in notes
+        return
+    with duckdb.connect(str(real_serving_db), read_only=True) as con:
+        expected = con.execute(
+            "select dimension_value, leak_cost, share, cumulative_share, pareto_rank "
+            "from marts.leakage_concentration where time_window = 'last_full_month' and dimension = 'supplier' "
+            "and leak_cost > 0 order by pareto_rank").df()
+    assert not expected.empty
+    shown = frame_with(at, {"pareto_rank", "cumulative_share"})
+    assert shown["supplier"].tolist() == expected["dimension_value"].tolist()
+    for column in ("leak_cost", "share", "cumulative_share", "pareto_rank"):
+        assert shown[column].tolist() == pytest.approx(expected[column].tolist()), column
+    if "fix_candidates" not in marts:
+        assert "marts.fix_candidates" in notes
+        return
+    with duckdb.connect(str(real_serving_db), read_only=True) as con:
+        candidates = con.execute(
+            "select dimension, dimension_value, excess_leak from marts.fix_candidates "
+            "where time_window = 'last_full_month' order by excess_leak desc").df()
+    if candidates.empty:
+        assert "No fix candidate" in notes
+        return
+    table = frame_with(at, {"estimated_monthly_saving"})
+    assert table["dimension_value"].tolist() == candidates["dimension_value"].tolist()
+    assert table["estimated_monthly_saving"].tolist() == pytest.approx(candidates["excess_leak"].tolist())
+    top = " ".join(m.value for m in at.markdown if "Top fix" in m.value)
+    assert f"**{candidates['dimension_value'].iloc[0]}**" in top
