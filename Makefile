@@ -30,7 +30,7 @@ chromium: ## Debian's chromium for the dashboard browser test (Playwright's own 
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 test: setup chromium ## The whole test suite (unit, dbt, end-to-end on the tiny preset, dashboard in chromium)
-	$(RUN) pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(RUN) pytest -q -n 2 --dist loadscope $(PYTEST_ARGS)
 
 lint: setup ## ruff + sqlfluff (duckdb dialect, dbt templater)
 	$(RUN) ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -66,11 +67,30 @@ def published_tiny(tmp_path_factory: pytest.TempPathFactory) -> Leakwatch:
     return leakwatch
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): every test that reads the session's tiny run
-    goes to one worker, so `published_tiny` is built once; the other tests go by module, so a module's fixtures
-    (small worlds, extraction runs) are built once too."""
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = "published_tiny" if "published_tiny" in fixtures else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+SHARED_RUN_FIXTURES = re.compile(r"\b(published_tiny|real_serving_db|dashboard_url)\b")
+
+
+def modules_reading_the_shared_run(root: Path = PROJECT_ROOT / "tests") -> set[str]:
+    """Test modules that use the session's tiny run (`published_tiny` or a fixture built on it)."""
+    return {path.relative_to(PROJECT_ROOT).as_posix() for path in root.rglob("test_*.py")
+            if SHARED_RUN_FIXTURES.search(path.read_text())}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 - xdist's scheduler type
+    """`make test` runs two xdist workers with `--dist loadscope`: a module's tests stay on one worker (its
+    module fixtures, small worlds and extraction runs, are built once), and every module reading the session's
+    tiny run forms one scope, so `published_tiny` is built once, not on both workers. (xdist's own `loadgroup`
+    cannot be used: it renames node ids, which pytest 9 no longer allows.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = modules_reading_the_shared_run()
+
+    class SharedRunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "published_tiny" if module in shared else module
+
+    return SharedRunScheduling(config, log)
