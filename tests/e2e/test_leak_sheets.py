@@ -61,18 +61,25 @@ def test_staging_keeps_every_leak_sheet_row(warehouse) -> None:
 
 
 def test_reamaze_internal_notes_reach_staging(warehouse) -> None:
-    """Every internal note at the clock (on a conversation the API lists) is in stg_reamaze__messages as an
-    internal note (visibility 1) by a staff user."""
+    """Every approval internal note at the clock (on a conversation the API lists) is in stg_reamaze__messages as
+    an internal note (visibility 1) by a staff user: the leaks area's approvals and the support area's own notes
+    (agents writing `approved_by:ops-lead`, a handle no approval limit names)."""
+    import pandas as pd
+
     from sandbox.world import load_world, world_at
 
     leakwatch, con = warehouse
     world = world_at(load_world(leakwatch.var_dir / "sandbox" / "world"))
-    notes = world.areas["leaks"]["internal_notes"]
+    leaks_notes = world.areas["leaks"]["internal_notes"]
+    assert len(leaks_notes) > 0, "no internal note at the clock: the test would prove nothing"
+    support = world.areas["support"]["messages"]
+    support_notes = support[(support["visibility"] == 1) & support["body"].str.contains("approved_by:", na=False)]
+    notes = pd.concat([leaks_notes[["conversation_slug", "body"]], support_notes[["conversation_slug", "body"]]])
     notes = notes[notes["conversation_slug"].isin(world.areas["support"]["conversations"]["slug"])]
-    assert len(notes) > 0, "no internal note at the clock: the test would prove nothing"
     staged = set(con.execute("select conversation_slug, body from staging.stg_reamaze__messages "
                              "where visibility = 1 and user_is_staff and body like '%approved_by:%'").fetchall())
     assert staged == set(zip(notes["conversation_slug"], notes["body"], strict=True))
+    assert set(zip(leaks_notes["conversation_slug"], leaks_notes["body"], strict=True)) & staged
 
 
 def test_full_gross_profit_equals_ground_truth_per_order(warehouse) -> None:
