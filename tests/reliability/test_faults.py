@@ -23,7 +23,7 @@ import pytest
 from pipelines.sandbox_runtime import _listening
 from tests.conftest import PROJECT_ROOT, Leakwatch
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # the first test builds the run (generate + run)
 
 APIS = ("shopify", "stripe", "reamaze", "aftership")
 REQUEST_FAULTS = {"rate_limit": 0.10, "server_error": 0.05, "truncate": 0.05}
