@@ -348,7 +348,7 @@ def _chargeback_events(ctx: _Ctx) -> pd.DataFrame:
     return pd.DataFrame({
         "event_id": "chargeback:" + cb["dispute_id"].astype(str), "event_type": "chargeback",
         "object_id": cb["dispute_id"].astype(str), "order_id": cb["order_id"].astype(np.int64),
-        "store_id": cb["store_id"], "created_at": cb["dispute_id"].map(disputes["closed_at"]),
+        "store_id": cb["store_id"], "created_at": cb["dispute_id"].map(disputes["created_at"]),
         "local_date": cb["local_date"], "resolution": None, "cause": cb["cause"], "cause_source": cb["cause_source"],
         "preventable": cb["preventable"].astype(bool), "true_cause": None, "staff": None,
         "currency": cb["currency"], "note": None,

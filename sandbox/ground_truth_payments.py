@@ -398,10 +398,12 @@ def leak_events_chargebacks(world: Any, tables: dict[str, pd.DataFrame], sheets_
                             as_of: pd.Timestamp | None = None, tracking: pd.DataFrame | None = None,
                             fulfilment: pd.DataFrame | None = None,
                             support: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Lost disputes at the clock as leak events (METRICS §3/§6), dated and converted at the local date of loss.
+    """Lost disputes at the clock as leak events (METRICS §3/§6), dated and converted at the local date Stripe
+    debited the disputed amount: the dispute's opening (its withdrawal balance transaction), the one date of a
+    lost dispute the API keeps (a dispute has no close time; `charge.dispute.closed` events expire after 30 days).
 
-    Cost = disputed amount + net dispute fees of its balance transactions, converted at the local date the
-    dispute closed as lost. `preventable` is the cause's `preventable_default`; `preventable_dispute` the §6 rule.
+    Cost = disputed amount + net dispute fees of its balance transactions, converted at that local date (as its
+    §6 `chargeback_cost`). `preventable` is the cause's `preventable_default`; `preventable_dispute` the §6 rule.
     `tracking` (optional): `order_id`, `delivered_at`.
     """
     clock = _clock(world, as_of)
@@ -414,8 +416,8 @@ def leak_events_chargebacks(world: Any, tables: dict[str, pd.DataFrame], sheets_
     lost = disputes[disputes["status_at"] == "lost"]
     rows = []
     for index, rec in lost.iterrows():
-        day = _local_date(rec["closed_at"], tz[rec["store"]]) if isinstance(rec["store"], str) else \
-            rec["closed_at"].date()
+        day = _local_date(rec["created_at"], tz[rec["store"]]) if isinstance(rec["store"], str) else \
+            rec["created_at"].date()
         fee = int(fees.get(rec["dispute_id"], 0))
         cause = _cause(rec["reason"], rec["order"], tracking, clock)
         usd = sheets.fx.to_reporting_cents(int(rec["amount_cents"]) + fee, str(rec["currency"]).upper(), day)
