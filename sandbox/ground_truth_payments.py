@@ -189,7 +189,7 @@ def _support_conditions(disputes: pd.DataFrame, support: pd.DataFrame) -> pd.Ser
 def preventability_inputs(world_at_clock: Any, sheets_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The optional `fulfilment` and `support` inputs of `compute_kpis`, from the true world at its clock.
 
-    fulfilment (one row per order existing at the clock, test orders excluded): `shipped_within_48h` = True/False
+    fulfilment (one row per order existing at the clock): `shipped_within_48h` = True/False
     once decided (shipped, or the §7 deadline passed at the clock: paid orders not cancelled only), None otherwise;
     `has_tracking` = a fulfillment of the order at the clock carries a tracking number; `delivered_at` = the first
     AfterShip delivery of one of its parcels at the clock (NaT when none: never delivered).
@@ -204,7 +204,7 @@ def preventability_inputs(world_at_clock: Any, sheets_dir: Path) -> tuple[pd.Dat
     clock = _clock(world_at_clock, None)
     sheets = _load_sheets(Path(sheets_dir))
     cals = _calendars(sheets["stores"], sheets["holidays"])
-    orders = world_at_clock.orders[~world_at_clock.orders["test"].astype(bool)][["order_id", "store_id"]]
+    orders = world_at_clock.orders[["order_id", "store_id"]]
     fulfilment_tables = world_at_clock.areas.get("fulfilment", {})
     facts = orders.copy()
     facts["shipped_within_48h"] = None

@@ -89,7 +89,7 @@ conversation_starts as (
         first_responses.first_response_at,
         stores.timezone,
         {{ business_position(to_local('conversations.created_at', 'stores.timezone'), 'created_day') }}
-        as created_position
+            as created_position
 
     from conversations
     inner join stores
