@@ -191,6 +191,13 @@ def test_return_cycle_p50_and_exchange_share_from_the_world(tiny: Path) -> None:
         assert row["return_cycle_days_p50"] == pytest.approx(float(np.median(group["days"])))
         exchanges = (group["outcome"] == "exchange").sum()
         assert row["exchange_share"] == pytest.approx(exchanges / len(group))
+    # METRICS.md §13: dimension NULL only; by-provider cycle times stay in the returns_processed table
+    split = _sql(tiny, "select count(*) n from (select metric, dimension from kpis union all "
+                       "select metric, dimension from area_kpis) "
+                       "where metric = 'return_cycle_days_p50' and dimension is not null")
+    assert split["n"].iloc[0] == 0
+    providers = _sql(tiny, "select count(distinct returns_provider) n from returns_processed")
+    assert providers["n"].iloc[0] >= 2
 
 
 def test_every_metric_of_metrics_13_is_in_the_demo_ground_truth(tmp_path_factory: pytest.TempPathFactory) -> None:
