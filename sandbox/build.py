@@ -33,9 +33,10 @@ def _fulfilment_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
 
 
 def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
-    from sandbox.ground_truth_payments import compute_kpis
+    from sandbox.ground_truth_payments import compute_kpis, preventability_inputs
 
-    return compute_kpis(world, world.areas["payments"], sheets_dir)
+    fulfilment, support = preventability_inputs(world_at(world), sheets_dir)
+    return compute_kpis(world, world.areas["payments"], sheets_dir, fulfilment=fulfilment, support=support)
 
 
 def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
@@ -69,10 +70,11 @@ WAREHOUSE_METRICS: dict[str, set[str]] = {
                    "unfiled_past_window_count"},
     "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
                  "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",
-                 "integration_issue_count"},
+                 "integration_issue_count", "preventable_dispute_share"},
     "leaks": {"gross_profit", "refund_cost", "refund_cost_pct_of_profit", "preventable_refund_cost",
               "preventable_share", "cause_coverage", "tagged_share", "leak_cost", "matrix_compliance_rate",
-              "cash_before_credit_count", "over_limit_unapproved_count", "exchange_share"},
+              "cash_before_credit_count", "over_limit_unapproved_count", "exchange_share",
+              "return_cycle_days_p50"},
 }
 
 

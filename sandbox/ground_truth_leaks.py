@@ -605,6 +605,8 @@ def _kpi_rows(ev: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame, retur
     """Per store × month and portfolio (pooled): full gross profit, refund/leak cost, §5 counts, §10 returns.
 
     Rows exist for every store-month with a paid order, a leak event or a processed return; vectorised per level.
+    `return_cycle_days_p50` has dimension NULL only (METRICS.md §13); by-provider cycle times stay in the
+    `returns_processed` table (Shopify's Return does not expose the provider, so the warehouse cannot split by it).
     """
     ev = ev.assign(
         prevent=np.where(ev["preventable"].astype(bool), ev["leak_cost"], 0),
@@ -648,11 +650,6 @@ def _kpi_rows(ev: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame, retur
             rows.append(("refund_cost", store_id, month, "month", "cause", value, int(cents) / 100))
             rows.append(("refund_cost_pct_of_profit", store_id, month, "month", "cause", value,
                          _rate(int(cents), int(gp[tuple(k) if len(keys) == 2 else k[0]]))))
-        p50 = returns.groupby([*keys, "returns_provider"])["cycle_days"].median()
-        for key, days in p50.items():
-            *k, value = key
-            store_id, month = (k[0], k[1]) if len(keys) == 2 else (None, k[0])
-            rows.append(("return_cycle_days_p50", store_id, month, "month", "returns_provider", value, float(days)))
         for dim in KPI_DIMENSIONS:
             cost = lines.groupby([*keys, dim])["leak_cost"].sum()
             for key, cents in cost.items():
