@@ -107,7 +107,8 @@ def _customers(rng: np.random.Generator, preset: Preset) -> pd.DataFrame:
     la = rng.choice(last, size=n)
     return pd.DataFrame({
         "customer_id": ids,
-        "email": [f"{a.lower()}.{b.lower()}{i % 997}@example.com" for i, (a, b) in enumerate(zip(f, la))],
+        "email": (pd.Series(np.char.lower(f)) + "." + pd.Series(np.char.lower(la))
+                  + pd.Series(np.arange(n) % 997).astype(str) + "@example.com").to_numpy(dtype=object),
         "first_name": f,
         "last_name": la,
     })
@@ -259,14 +260,12 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
     prev_token[flip] = np.where(true_prev[flip], "no", "yes")
     true_prev = np.where(token_written, prev_token == "yes", true_prev)
     filler = rng.choice(NOTE_WORDS, size=n)
-    notes = []
-    for w, nc, pt in zip(filler, note_cause, prev_token):
-        parts = [w] if w else []
-        if nc is not None:
-            parts.append(f"cause:{nc}")
-        if pt is not None:
-            parts.append(f"preventable:{pt}")
-        notes.append(" ".join(parts) or None)
+    # the note: filler words, `cause:<code>`, `preventable:<x>`, space-separated; None when all are empty
+    cause_part = np.where(pd.isna(note_cause), "", "cause:" + pd.Series(note_cause).fillna("").astype(str))
+    token_part = np.where(pd.isna(prev_token), "", "preventable:" + pd.Series(prev_token).fillna("").astype(str))
+    notes = (pd.Series(filler, dtype=str) + " " + cause_part + " " + token_part).str.replace(
+        r" +", " ", regex=True).str.strip()
+    notes = notes.where(notes != "", None).to_numpy(dtype=object)
     refund_ids = np.arange(900_000_000, 900_000_000 + n, dtype=np.int64)
     refunds = pd.DataFrame({
         "refund_id": refund_ids,
@@ -345,10 +344,9 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
     tags_of = tagged.groupby("order_id")["tag_cause"].agg(
         lambda causes: [f"refund-cause:{c}" for c in dict.fromkeys(causes)])
     loyal = rng.random(len(orders)) < 0.1
-    orders["tags"] = [
-        (["vip"] if v else []) + (tags_of[o] if o in tags_of.index else [])
-        for o, v in zip(orders["order_id"], loyal, strict=True)
-    ]
+    cause_tags = orders["order_id"].map(tags_of)
+    orders["tags"] = [(["vip"] if v else []) + (c if isinstance(c, list) else [])
+                      for c, v in zip(cause_tags.to_numpy(dtype=object), loyal, strict=True)]
     orders["note"] = None
     cancelled_us = orders["order_id"].map(cancels.set_index("order_id")["cancelled_us"])
     orders["cancelled_at"] = pd.Series(pd.to_datetime(cancelled_us, unit="us", utc=True).to_numpy(),
