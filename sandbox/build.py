@@ -189,16 +189,20 @@ def schema_drift(world: World) -> str:
     return api
 
 
+# The emulators' default ports (sandbox.emulators.server.EMULATORS, kept equal by a test): the config writer does
+# not import the emulators' web stack just for these.
+DEFAULT_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
+
+
 def _toml_list(rows: list[str]) -> str:
     return "[\n" + "".join(f"    {row},\n" for row in rows) + "]"
 
 
 def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
     """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
-    from sandbox.emulators.aftership import api_key as aftership_key
-    from sandbox.emulators.server import EMULATORS
+    from sandbox.emulators.aftership_world import api_key as aftership_key  # not the app: no web stack to import
 
-    ports = {**{name: spec.default_port for name, spec in EMULATORS.items()}, **(ports or {})}
+    ports = {**DEFAULT_PORTS, **(ports or {})}
     url = {name: f"http://{host}:{port}" for name, port in ports.items()}
     dlt_dir = out_dir / ".dlt"
     dlt_dir.mkdir(parents=True, exist_ok=True)
