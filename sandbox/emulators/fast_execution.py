@@ -9,6 +9,13 @@ same direct way. Anything unusual (a null in a non-null field, a value the type 
 types, other shapes, middleware) goes through graphql-core's own code, and errors raised below a fast-path
 field are located and propagated the same way, so results and errors equal graphql-core's.
 
+Below the root, an object is first tried with a *projection* (`_project`): the selection set compiled once
+per execution into steps (read the key or call the resolver, then serialize a leaf, recurse into an object or
+a list), run without building paths, resolve infos per object or graphql-core's completion machinery. Any
+case it does not handle (a null in a non-null field, a resolver error, an unserializable value, abstract or
+unusual types) abandons the projection of that object, which then runs the general way below, so the answer
+and its errors are exactly graphql-core's. Root fields are never projected (their resolvers record stats).
+
 The per-field decisions are compiled once per selection set (graphql-core caches the collected sub-fields,
 so every object of a list shares one plan).
 
@@ -24,6 +31,7 @@ fragments where those objects are: serialize it with orjson.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -47,7 +55,41 @@ from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNo
 from graphql.pyutils import Path, Undefined
 
 LEAF, OBJECT, OBJECT_LIST, OTHER = range(4)
+P_LEAF, P_OBJECT, P_OBJECT_LIST, P_LEAF_LIST, P_TYPENAME = range(5)
 _MISS = object()
+
+
+class _Sub:
+    """A compiled object selection inside a projection step: its type, fields and steps, and whether objects of
+    the type go through the fragment cache (with the selection's cache key, computed on first use)."""
+
+    __slots__ = ("fields", "key", "steps", "type_", "cached")
+
+    def __init__(self, type_: GraphQLObjectType, fields: dict[str, list[FieldNode]], steps: list[tuple] | None,
+                 cached: bool) -> None:
+        self.type_, self.fields, self.steps, self.cached = type_, fields, steps, cached
+        self.key: tuple[Any, ...] | None = None
+
+
+class _Fallback(Exception):
+    """The projection cannot produce this object: complete it the general way."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One field of a compiled projection (see `FastExecutionContext._projection`)."""
+
+    response_name: str
+    name: str
+    kind: int
+    resolve: Any = None  # the field's resolver, or None to read `source[name]`
+    info: Any = None
+    args: dict[str, Any] | None = None
+    leaf: Any = None  # leaf type (P_LEAF, P_LEAF_LIST)
+    str_identity: bool = False
+    non_null: bool = False
+    item_non_null: bool = False
+    sub: Any = None  # `_Sub`: the compiled object selection (P_OBJECT, P_OBJECT_LIST)
 
 
 @dataclass(frozen=True)
@@ -104,6 +146,12 @@ def _serialize(leaf_type: GraphQLScalarType | GraphQLEnumType, value: Any) -> An
     except Exception:  # noqa: BLE001 - graphql-core will report it properly
         return _MISS
     return _MISS if serialized is None or serialized is Undefined else serialized
+
+
+def _null_item(non_null: bool) -> None:
+    """A null list item: null, unless the item type is non-null (then graphql-core reports it)."""
+    if non_null:
+        raise _Fallback
 
 
 class _VariableNames(Visitor):
@@ -185,6 +233,8 @@ class FastExecutionContext(ExecutionContext):
         self._plans: dict[tuple[int, int], tuple[Any, list[_FieldPlan]]] = {}
         self._args: dict[int, tuple[FieldNode, dict[str, Any]]] = {}
         self._selection_keys: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+        self._projections: dict[tuple[int, int], tuple[Any, list[tuple] | None]] = {}
+        self._leaves: dict[tuple[Any, ...], Any] = {}
         if self.fragment_cache is not None:
             self.fragment_cache.pin(self.operation)
 
@@ -242,8 +292,13 @@ class FastExecutionContext(ExecutionContext):
         self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
         fields: dict[str, list[FieldNode]],
     ) -> dict[str, Any]:
-        results: dict[str, Any] = {}
         is_dict = type(source_value) is dict
+        if is_dict and path is not None and not self.middleware_manager:
+            try:
+                return self._project(parent_type, source_value, fields)
+            except _Fallback:
+                pass
+        results: dict[str, Any] = {}
         for plan in self._selection_plan(parent_type, fields):
             completed: Any = _MISS
             if plan.kind == OTHER or self.middleware_manager:
@@ -265,6 +320,134 @@ class FastExecutionContext(ExecutionContext):
                     continue
             results[plan.response_name] = completed
         return results
+
+    # ------------------------------------------------------------ projection
+
+    def _projection(self, parent_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]) -> list[tuple] | None:
+        """The compiled steps of a selection set on `parent_type` (None when it holds a case not projected)."""
+        projections = self._projections
+        key = (id(parent_type), id(fields))
+        cached = projections.get(key)
+        if cached is not None and cached[0] is fields:
+            return cached[1]
+        steps = self._compile(parent_type, fields)
+        projections[key] = (fields, steps)
+        return steps
+
+    def _compile(self, parent_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]) -> list[tuple] | None:
+        """The steps as plain tuples of `_Step`'s fields (unpacked in the loop of `_project`)."""
+        steps = self._compile_steps(parent_type, fields)
+        names = [f.name for f in dataclasses.fields(_Step)]
+        return None if steps is None else [tuple(getattr(step, name) for name in names) for step in steps]
+
+    def _compile_steps(self, parent_type: GraphQLObjectType,
+                       fields: dict[str, list[FieldNode]]) -> list[_Step] | None:
+        steps = []
+        for response_name, field_nodes in fields.items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                steps.append(_Step(response_name, name, P_TYPENAME))
+                continue
+            field = parent_type.fields.get(name)
+            if field is None:
+                return None
+            base: dict[str, Any] = {"response_name": response_name, "name": name}
+            if field.resolve is not None:
+                try:
+                    base["args"] = get_argument_values(field, field_nodes[0], self.variable_values)
+                except Exception:  # noqa: BLE001 - graphql-core reports it
+                    return None
+                base["resolve"] = field.resolve
+                base["info"] = self.build_resolve_info(field, field_nodes, parent_type,
+                                                       Path(None, response_name, parent_type.name))
+            named, non_null = _unwrap(field.type)
+            base["non_null"] = non_null
+            if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+                steps.append(_Step(kind=P_LEAF, leaf=named, str_identity=_str_identity(named), **base))
+            elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+                steps.append(_Step(kind=P_OBJECT, sub=self._sub(named, field_nodes), **base))
+            elif isinstance(named, GraphQLList):
+                item, item_non_null = _unwrap(named.of_type)
+                if isinstance(item, GraphQLScalarType | GraphQLEnumType):
+                    steps.append(_Step(kind=P_LEAF_LIST, leaf=item, str_identity=_str_identity(item),
+                                       item_non_null=item_non_null, **base))
+                elif isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+                    steps.append(_Step(kind=P_OBJECT_LIST, sub=self._sub(item, field_nodes),
+                                       item_non_null=item_non_null, **base))
+                else:
+                    return None
+            else:
+                return None
+        return steps
+
+    def _sub(self, type_: GraphQLObjectType, field_nodes: list[FieldNode]) -> _Sub:
+        fields = self.collect_subfields(type_, field_nodes)
+        cache = self.fragment_cache
+        return _Sub(type_, fields, self._projection(type_, fields), cache is not None and type_.name in cache.types)
+
+    def _project(self, parent_type: GraphQLObjectType, source: dict[str, Any],
+                 fields: dict[str, list[FieldNode]]) -> dict[str, Any]:
+        """The completed object, or `_Fallback` (see module doc)."""
+        return self._run(parent_type, self._projection(parent_type, fields), source)
+
+    def _run(self, parent_type: GraphQLObjectType, steps: list[tuple] | None, source: dict[str, Any]) -> dict[str, Any]:
+        if steps is None:
+            raise _Fallback
+        out: dict[str, Any] = {}
+        for response_name, name, kind, resolve, info, args, leaf, str_identity, non_null, item_non_null, sub in steps:
+            if kind == P_TYPENAME:
+                out[response_name] = parent_type.name
+                continue
+            if resolve is None:
+                value = source.get(name)
+            else:
+                try:
+                    value = resolve(source, info, **args)
+                except Exception as exc:  # noqa: BLE001 - the general way reports it
+                    raise _Fallback from exc
+            if value is None:
+                if non_null:
+                    raise _Fallback
+                out[response_name] = None
+            elif kind == P_LEAF:
+                out[response_name] = value if str_identity and type(value) is str else self._leaf(leaf, value)
+            elif kind == P_OBJECT:
+                out[response_name] = self._project_object(sub, value)
+            elif type(value) is not list:
+                raise _Fallback
+            elif kind == P_OBJECT_LIST:
+                out[response_name] = [self._project_object(sub, item) if item is not None
+                                      else _null_item(item_non_null) for item in value]
+            else:  # P_LEAF_LIST
+                out[response_name] = [
+                    (item if str_identity and type(item) is str else self._leaf(leaf, item)) if item is not None
+                    else _null_item(item_non_null) for item in value]
+        return out
+
+    def _leaf(self, leaf_type: Any, value: Any) -> Any:
+        """A serialized leaf (memoised per type and value within the execution: enums and flags repeat)."""
+        key = (id(leaf_type), type(value), value)
+        found = self._leaves.get(key, _MISS)
+        if found is _MISS:
+            found = _serialize(leaf_type, value)
+            if found is _MISS:
+                raise _Fallback
+            if type(value) in (str, int, bool) and len(self._leaves) < 10_000:
+                self._leaves[key] = found
+        return found
+
+    def _project_object(self, sub: _Sub, value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Fallback
+        if sub.cached and value.get("id") is not None:
+            cache = self.fragment_cache
+            assert cache is not None
+            if sub.key is None:
+                sub.key = self._selection_key(sub.fields)
+            key = (sub.type_.name, value["id"], sub.key)
+            found = cache.get(key)
+            return found if found is not None else cache.put(key, self._run(sub.type_, sub.steps, value))
+        return self._run(sub.type_, sub.steps, value)
 
     def _complete_fast(self, plan: _FieldPlan, path: Path, value: Any) -> Any:
         """Complete a dict (object) or list of dicts; `_MISS` when the value has another shape."""

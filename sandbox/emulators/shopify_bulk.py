@@ -45,6 +45,7 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     get_named_type,
+    is_abstract_type,
 )
 from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 
@@ -59,6 +60,7 @@ MAX_CONNECTIONS = 5
 MAX_NESTING = 2
 PAGE = 250
 PAGE_INFO_ALIAS = "bulkPageInfo__"
+TYPENAME_ALIAS = "bulkTypename__"  # asked of abstract connection nodes (ReturnLineItemType), left out of the lines
 BULK_PATH = "/__bulk/{shop}/{op_id}.jsonl"
 
 NO_CONNECTION = "Bulk queries must contain at least one connection."
@@ -154,9 +156,20 @@ def _walk(check: _Check, type_: GraphQLObjectType, fields: dict[str, list[FieldN
             check.in_list |= in_list
             if depth > 0 and not node_has_id:
                 check.parents_without_id.append(name)
-            for item_type, item_fields in _connection_items(check.schema, named, sub):
-                has_id = "id" in item_fields and item_fields["id"][0].name.value == "id"
-                _walk(check, item_type, item_fields, depth + 1, in_list, has_id)
+            for options in _connection_item_options(check.schema, named, sub):
+                # an abstract node type: the possible type whose selection holds the most connections counts
+                walked = []
+                for item_type, item_fields in options:
+                    has_id = "id" in item_fields and item_fields["id"][0].name.value == "id"
+                    sub_check = _Check(check.schema)
+                    _walk(sub_check, item_type, item_fields, depth + 1, in_list, has_id)
+                    walked.append(sub_check)
+                worst = max(walked, key=lambda c: (c.connections, c.deepest), default=None)
+                if worst is not None:
+                    check.connections += worst.connections
+                    check.deepest = max(check.deepest, worst.deepest)
+                    check.in_list |= worst.in_list
+                    check.parents_without_id.extend(worst.parents_without_id)
         else:
             _walk(check, named, sub, depth, in_list or _is_list(field_def.type), node_has_id)
 
@@ -164,23 +177,34 @@ def _walk(check: _Check, type_: GraphQLObjectType, fields: dict[str, list[FieldN
 Fields = dict[str, list[FieldNode]]
 
 
-def _connection_items(schema: GraphQLSchema, conn: GraphQLObjectType,
-                      sub: Fields) -> Iterator[tuple[GraphQLObjectType, Fields]]:
-    """(node type, node fields) of `nodes { … }` and `edges { node { … } }` in a connection selection."""
+def _possible_fields(schema: GraphQLSchema, node_type: Any,
+                     nodes: list[FieldNode]) -> list[tuple[GraphQLObjectType, Fields]]:
+    """(object type, its fields) for each type a connection node can be (several for an abstract node type)."""
+    if isinstance(node_type, GraphQLObjectType):
+        return [(node_type, collect_sub_fields(schema, {}, {}, node_type, nodes))]
+    if is_abstract_type(node_type):
+        return [(t, collect_sub_fields(schema, {}, {}, t, nodes)) for t in schema.get_possible_types(node_type)]
+    return []
+
+
+def _connection_item_options(schema: GraphQLSchema, conn: GraphQLObjectType,
+                             sub: Fields) -> Iterator[list[tuple[GraphQLObjectType, Fields]]]:
+    """For `nodes { … }` and `edges { node { … } }` of a connection selection: the (node type, node fields)
+    options (one for an object node type, one per possible type for an abstract one)."""
     for nodes in sub.values():
         name = nodes[0].name.value
         if name == "nodes":
-            node_type = get_named_type(conn.fields["nodes"].type)
-            if isinstance(node_type, GraphQLObjectType):
-                yield node_type, collect_sub_fields(schema, {}, {}, node_type, nodes)
+            options = _possible_fields(schema, get_named_type(conn.fields["nodes"].type), nodes)
+            if options:
+                yield options
         elif name == "edges":
             edge_type = get_named_type(conn.fields["edges"].type)
             assert isinstance(edge_type, GraphQLObjectType)
             for enodes in collect_sub_fields(schema, {}, {}, edge_type, nodes).values():
                 if enodes[0].name.value == "node":
-                    node_type = get_named_type(edge_type.fields["node"].type)
-                    if isinstance(node_type, GraphQLObjectType):
-                        yield node_type, collect_sub_fields(schema, {}, {}, node_type, enodes)
+                    options = _possible_fields(schema, get_named_type(edge_type.fields["node"].type), enodes)
+                    if options:
+                        yield options
 
 
 def check_bulk_query(schema: GraphQLSchema, query: str) -> DocumentNode:
@@ -264,8 +288,9 @@ def _with_pages_connection(schema: GraphQLSchema, conn: GraphQLObjectType,
         if isinstance(sel, FieldNode) and sel.selection_set is not None and sel.name.value in {"nodes", "edges"}:
             new = copy.copy(sel)
             item = get_named_type(conn.fields[sel.name.value].type)
-            assert isinstance(item, GraphQLObjectType)
-            if sel.name.value == "nodes":
+            if sel.name.value == "nodes" and is_abstract_type(item):
+                new.selection_set = _with_typename(sel.selection_set)
+            elif sel.name.value == "nodes":
                 new.selection_set = _with_pages(schema, item, sel.selection_set, None, False)
             else:
                 new.selection_set = _with_pages_connection_edge(schema, item, sel.selection_set)
@@ -282,12 +307,22 @@ def _with_pages_connection_edge(schema: GraphQLSchema, edge: GraphQLObjectType,
         if isinstance(sel, FieldNode) and sel.name.value == "node" and sel.selection_set is not None:
             new = copy.copy(sel)
             node_type = get_named_type(edge.fields["node"].type)
-            assert isinstance(node_type, GraphQLObjectType)
-            new.selection_set = _with_pages(schema, node_type, sel.selection_set, None, False)
+            if is_abstract_type(node_type):
+                new.selection_set = _with_typename(sel.selection_set)
+            else:
+                new.selection_set = _with_pages(schema, node_type, sel.selection_set, None, False)
             out.append(new)
         else:
             out.append(sel)
     return SelectionSetNode(selections=tuple(out))
+
+
+def _with_typename(selection: SelectionSetNode) -> SelectionSetNode:
+    """The selection of an abstract node plus `bulkTypename__: __typename` (its lines need the concrete type;
+    emulator limit: connections below an abstract node are not paged)."""
+    extra = graphql.parse(f"{{ {TYPENAME_ALIAS}: __typename }}").definitions[0]
+    assert isinstance(extra, OperationDefinitionNode)
+    return SelectionSetNode(selections=(*selection.selections, *extra.selection_set.selections))
 
 
 def _page_document(schema: GraphQLSchema, document: DocumentNode, after: str | None) -> DocumentNode:
@@ -326,11 +361,13 @@ class _Lines:
         sub = collect_sub_fields(self.schema, {}, {}, conn_type, nodes)
         if sub.get(PAGE_INFO_ALIAS) and parent_id is not None and data[PAGE_INFO_ALIAS]["hasNextPage"]:
             raise RuntimeError(f"emulator: a nested connection of {parent_id} has more than {PAGE} objects")
-        spec = next(_connection_items(self.schema, conn_type, sub), None)
-        if spec is None:
+        options = next(_connection_item_options(self.schema, conn_type, sub), None)
+        if not options:
             return
+        by_name = {type_.name: (type_, fields) for type_, fields in options}
         for item in _items(data, sub):
-            self.item(spec[0], spec[1], item, parent_id)
+            type_, fields = options[0] if len(options) == 1 else by_name[item[TYPENAME_ALIAS]]
+            self.item(type_, fields, item, parent_id)
 
     def item(self, type_: GraphQLObjectType, fields: dict[str, list[FieldNode]], data: dict[str, Any],
              parent_id: str | None) -> None:
@@ -348,7 +385,7 @@ class _Lines:
         line: dict[str, Any] = {}
         children: list[tuple[GraphQLObjectType, list[FieldNode], Any]] = []
         for key, nodes in fields.items():
-            if key == PAGE_INFO_ALIAS:
+            if key in (PAGE_INFO_ALIAS, TYPENAME_ALIAS):
                 continue
             field_def = type_.fields.get(nodes[0].name.value)
             named = None if field_def is None else get_named_type(field_def.type)

@@ -488,10 +488,44 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
 }
 
 
+def _find_reverse_fulfillment_order(info: GraphQLResolveInfo, value: str) -> Node | None:
+    """A ReverseFulfillmentOrder GID of a return of this store's orders at the clock, as its node; else None."""
+    type_name, id_ = parse_gid(value)
+    if type_name != "ReverseFulfillmentOrder":
+        return None
+    ctx = info.context
+    row = _leaks(info).returns.rows_by_id([id_ - RFO_ID_BASE]).get(id_ - RFO_ID_BASE)
+    position = None if row is None else ctx.store.orders.position(row["order_id"])
+    if position is None:
+        return None
+    rows = ctx.store.orders.rows([position])
+    order = order_node(rows[0], OrderBatch(ctx.world, rows))
+    return reverse_fulfillment_order_node(return_node(row, order), info)
+
+
+def _with_reverse_fulfillment_orders(original: Callable[..., Any]) -> Callable[..., Any]:
+    """QueryRoot.nodes(ids:) that also finds ReverseFulfillmentOrders (a return's received dispositions sit
+    three connections below `orders`, deeper than a bulk query may go, so the source reads them by id)."""
+
+    def resolve_nodes(root: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[Node | None]:
+        found = original(root, info, ids=ids)
+        extra = [None if node is not None else _find_reverse_fulfillment_order(info, value)
+                 for node, value in zip(found, ids, strict=True)]
+        info.context.record(info.field_name, sum(node is not None for node in extra))
+        return [node if node is not None else more for node, more in zip(found, extra, strict=True)]
+
+    resolve_nodes.leaks_wrapper = True  # type: ignore[attr-defined]
+    return resolve_nodes
+
+
 def attach_leak_resolvers(schema: GraphQLSchema) -> None:
-    """Set `.resolve` on the fields served here (idempotent)."""
+    """Set `.resolve` on the fields served here (idempotent; QueryRoot.nodes is wrapped once)."""
     for (type_name, field_name), resolver in RESOLVERS.items():
         type_ = schema.get_type(type_name)
         if not isinstance(type_, GraphQLObjectType) or field_name not in type_.fields:
             raise RuntimeError(f"schema has no field {type_name}.{field_name}")
         type_.fields[field_name].resolve = resolver
+    assert schema.query_type is not None
+    nodes = schema.query_type.fields["nodes"]
+    if nodes.resolve is not None and not getattr(nodes.resolve, "leaks_wrapper", False):
+        nodes.resolve = _with_reverse_fulfillment_orders(nodes.resolve)

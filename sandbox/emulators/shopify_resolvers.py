@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+from graphql import FieldNode, GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 
 from sandbox.emulators.shopify_paging import (
+    MAX_PAGE_SIZE,
     Page,
     PageRequest,
     PagingError,
@@ -271,14 +272,14 @@ class PageSource:
         return [{"cursor": self.cursor(i), "node": node}
                 for i, node in zip(self.page.indices, self.nodes, strict=True)]
 
-    def page_info(self) -> Node:
-        indices = self.page.indices
-        return {
-            "hasNextPage": self.page.has_next,
-            "hasPreviousPage": self.page.has_previous,
-            "startCursor": self.cursor(indices[0]) if indices else None,
-            "endCursor": self.cursor(indices[-1]) if indices else None,
-        }
+    def page_info(self, with_cursors: bool = True) -> Node:
+        """The PageInfo; without `with_cursors` the cursors are left out (for selections that do not ask)."""
+        info = {"hasNextPage": self.page.has_next, "hasPreviousPage": self.page.has_previous}
+        if with_cursors:
+            indices = self.page.indices
+            info["startCursor"] = self.cursor(indices[0]) if indices else None
+            info["endCursor"] = self.cursor(indices[-1]) if indices else None
+        return info
 
 
 def connection(index: SortIndex, page: Page, nodes: list[Node], *, time_valued: bool) -> Node:
@@ -291,18 +292,35 @@ def resolve_connection_edges(conn: Node, _info: GraphQLResolveInfo) -> list[Node
     return conn["__page"].edges()
 
 
-def resolve_connection_page_info(conn: Node, _info: GraphQLResolveInfo) -> Node:
-    """`pageInfo` of any served connection type."""
-    return conn["__page"].page_info()
+def _selected_names(info: GraphQLResolveInfo) -> frozenset[str] | None:
+    """Names of the fields selected directly below this field; None when fragments are involved."""
+    names = set()
+    for node in info.field_nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(selection, FieldNode):
+                return None
+            names.add(selection.name.value)
+    return frozenset(names)
+
+
+def resolve_connection_page_info(conn: Node, info: GraphQLResolveInfo) -> Node:
+    """`pageInfo` of any served connection type (cursors are encoded only when selected)."""
+    names = _selected_names(info)
+    return conn["__page"].page_info(with_cursors=names is None or bool(names & {"startCursor", "endCursor"}))
 
 
 def child_connection(rows: list[Row], id_col: str, args: dict[str, Any],
                      make_node: Callable[[Row], Node]) -> Node:
     """A connection over a small child list (ascending id; cursors by id)."""
-    req = page_request(args, time_valued=False)
     ids = [row[id_col] for row in rows]
     index = SortIndex(values=ids, ids=ids, positions=range(len(ids)))
-    page = paginate(index, req)
+    first = args.get("first")
+    if (type(first) is int and 0 <= first <= MAX_PAGE_SIZE and args.get("last") is None
+            and args.get("after") is None and args.get("before") is None and not args.get("reverse")):
+        # the common `first: n` alone: what `paginate` answers, without its general machinery
+        page = Page(indices=list(range(min(first, len(ids)))), has_previous=False, has_next=len(ids) > first)
+    else:
+        page = paginate(index, page_request(args, time_valued=False))
     return connection(index, page, [make_node(rows[i]) for i in page.indices], time_valued=False)
 
 

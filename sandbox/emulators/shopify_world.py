@@ -146,7 +146,7 @@ class Table:
         # positions of all matches: for each key, order[lo:hi], concatenated without a Python loop
         starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
         rows = self.rows(order[starts + np.arange(int(counts.sum()))])
-        grouped: dict[int, list[Row]] = {int(k): [] for k in keys}
+        grouped: dict[int, list[Row]] = {k: [] for k in keys.tolist()}
         for row in rows:
             grouped[row[col]].append(row)
         return grouped

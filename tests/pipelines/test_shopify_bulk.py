@@ -6,17 +6,21 @@ One shop of the small world (~2,700 orders) is loaded three ways: paging a whole
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import dlt
 import duckdb
+import orjson
 import pandas as pd
 import pytest
 
 from pipelines.sources.shopify import shopify_source
 from pipelines.sources.shopify.settings import TABLE_COLUMNS
+from pipelines.sources.shopify.throttle import ShopifyClient
 from sandbox.emulators.shopify import create_app
 from sandbox.world import load_world, world_at
 from sandbox.world.generate import generate_world
@@ -59,23 +63,76 @@ def _shops(base: str, world: Any) -> list[dict[str, str]]:
     return [{"store_id": store["store_id"], "base_url": f"{base}/shops/{store['shop']}"}]
 
 
+_OPERATION = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
+
+
+_QUERY = ShopifyClient.query
+
+
+def _recording(sent: Counter) -> Any:
+    """A `ShopifyClient.query` that counts the operations sent (by name) and the ids they ask for."""
+    original = _QUERY
+
+    def query(self: ShopifyClient, text: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        match = _OPERATION.match(text)
+        name = match.group(1) if match else "anonymous"
+        sent[name] += 1
+        sent[f"{name} ids"] += len((variables or {}).get("ids") or ())
+        return original(self, text, variables)
+
+    return query
+
+
 @pytest.fixture(scope="module")
 def both_paths(small: dict[str, Any]) -> dict[str, Any]:
-    """The same world loaded by a bulk backfill and by paging from the start (a bucket that never limits)."""
+    """The same world loaded by a bulk backfill and by paging from the start (a bucket that never limits),
+    with the operations each load sent (`sent_bulk`, `sent_paged`: by operation name, and "<name> ids")."""
     app = create_app(small["world_dir"], bucket_size=1e9, restore_rate=1e9)
-    with serve(app) as base:
+    sent_bulk: Counter = Counter()
+    sent_paged: Counter = Counter()
+    with serve(app) as base, pytest.MonkeyPatch.context() as patch:
         shops = _shops(base, small["world"])
+        patch.setattr(ShopifyClient, "query", _recording(sent_bulk))
         bulk = _load(small["root"], "bulk", shops, small["tokens"])
+        patch.setattr(ShopifyClient, "query", _recording(sent_paged))
         paged = _load(small["root"], "paged", shops, small["tokens"], backfill="paginated")
         stats = app.state.stats.snapshot()
         ops = app.state.bulk_operations
         bulk_ops = [ops.current(small["world"].stores.iloc[0]["shop"])]
-    return {"bulk": bulk, "paged": paged, "stats": stats, "bulk_ops": bulk_ops}
+    return {"bulk": bulk, "paged": paged, "stats": stats, "bulk_ops": bulk_ops, "sent_bulk": sent_bulk,
+            "sent_paged": sent_paged}
 
 
 def test_first_run_of_every_shop_is_a_completed_bulk_operation(both_paths: dict[str, Any]) -> None:
     assert all(op is not None and op.status == "COMPLETED" and op.root_object_count > 0
                for op in both_paths["bulk_ops"])
+
+
+def test_bulk_backfill_exports_returns_in_the_jsonl(both_paths: dict[str, Any], small: dict[str, Any]) -> None:
+    """Returns, their line items and reverse fulfillment orders are lines of the bulk file (under their order /
+    return by `__parentId`); the bulk load sends no per-order returns query (the paged load does), and reads by
+    id only what a bulk query cannot reach: each return's reverse fulfillment order lines (received time)."""
+    world = small["world"]
+    store = world.stores.iloc[0]
+    op = both_paths["bulk_ops"][0]
+    lines = [orjson.loads(line) for line in op.payload.splitlines()]
+    kinds = Counter(line["id"].split("/")[3] for line in lines)
+    orders = {line["id"] for line in lines if "__parentId" not in line}
+    returns = {line["id"]: line for line in lines if line["id"].startswith("gid://shopify/Return/")}
+    view = shopify_view(world)["orders"]
+    store_returns = world.areas["leaks"]["returns"]
+    store_returns = store_returns[store_returns["order_id"].isin(view.loc[view["store_id"] == store["store_id"],
+                                                                          "order_id"])]
+    assert kinds["Return"] == kinds["ReturnLineItem"] == kinds["ReverseFulfillmentOrder"] == len(store_returns) > 0
+    assert all(ret["__parentId"] in orders for ret in returns.values())
+    assert all(line["__parentId"] in returns for line in lines
+               if line["id"].split("/")[3] in {"ReturnLineItem", "ReverseFulfillmentOrder"})
+
+    bulk, paged = both_paths["sent_bulk"], both_paths["sent_paged"]
+    assert paged["OrderReturns"] > 0 and paged["ReverseFulfillmentOrderLines"] == 0
+    assert bulk["RunBulk"] == 1 and bulk["OrderReturns"] == 0
+    assert bulk["ReverseFulfillmentOrderLines ids"] == len(store_returns)
+    assert bulk["ReverseFulfillmentOrderLines"] < paged["OrderReturns"]
 
 
 def _expected_counts(world: Any, orders: pd.DataFrame) -> dict[str, int]:

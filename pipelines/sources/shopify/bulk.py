@@ -1,16 +1,20 @@
 """Fetching complete order nodes from Shopify, two ways that yield the same nodes.
 
 - `bulk_orders`: the first load of a shop. One bulk operation (`bulkOperationRunQuery`) exports every order with
-  its line items (a nested connection: JSONL lines with `__parentId`), transactions and refund ids (lists,
-  inline); the source polls `node(id:)` until COMPLETED, downloads the JSONL and puts children back under their
-  parent order.
+  its line items and returns (nested connections: JSONL lines with `__parentId`; a return's line items and
+  reverse fulfillment orders are lines whose parent is the return), transactions and refund ids (lists,
+  inline); the source polls `node(id:)` until COMPLETED, downloads the JSONL and puts every child back under
+  its parent (`assemble`). That query holds Shopify's maximum of 5 connections (orders, lineItems, returns,
+  returnLineItems, reverseFulfillmentOrders) nested 2 deep; a return's received time sits one connection
+  deeper (`ReverseFulfillmentOrder.lineItems → dispositions`), so only those lines are read afterwards, by
+  reverse fulfillment order id (`leaks.fill_dispositions`).
 - `paged_orders`: later loads. Orders updated since the cursor, a page at a time, with a query whose requested
   cost stays under Shopify's single-query limit of 1,000 (small nested `first`); an order with more line items
   than a page holds pages its `lineItems` on, more transactions than asked are fetched again with a larger
-  `first`.
-Returns and store credit are not in either query either: `returnStatus` (free) tells which orders have returns,
-and `leaks.fill_returns` reads those with `nodes(ids:)`; `leaks.fill_store_credit` reads the store-credit accounts
-and timeline comments of the page's customers (see `leaks`).
+  `first`. Returns: `returnStatus` (free) tells which orders have returns, and `leaks.fill_returns` reads those
+  with `nodes(ids:)`.
+Store credit lives on customers, not orders: both paths read the page's customers with `nodes(ids:)`
+(`leaks.fill_store_credit`).
 Refunds are not in either query (a connection inside the `refunds` list is refused by bulk operations, and
 it would make the page too costly): both paths fill them with `nodes(ids:)` calls batched to stay under the
 limit. Every node then has the shape `helpers.flatten_order` reads.
@@ -28,7 +32,7 @@ from dlt.sources.helpers import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipelines.sources.shopify.helpers import ShopifyQueryError, search_since
-from pipelines.sources.shopify.leaks import fill_leaks
+from pipelines.sources.shopify.leaks import BULK_RETURN_FIELDS, fill_dispositions, fill_leaks, fill_store_credit
 from pipelines.sources.shopify.throttle import ShopifyClient
 
 MAX_QUERY_COST = 1000
@@ -100,6 +104,7 @@ BULK_QUERY = f"""{{
       lineItems {{ edges {{ node {{ {LINE_ITEM_FIELDS} }} }} }}
       transactions {{ {TRANSACTION_FIELDS} }}
       refunds {{ id }}
+      returns {{ edges {{ node {{ {BULK_RETURN_FIELDS} }} }} }}
     }} }}
   }}
 }}"""
@@ -227,22 +232,52 @@ def download_orders(url: str | None) -> list[dict[str, Any]]:
     return assemble(read_jsonl(url))
 
 
+def _complete_connection() -> dict[str, Any]:
+    return {"pageInfo": {"hasNextPage": False}, "nodes": []}
+
+
+# where a child line goes in its parent, by the child's GID type: (parent key, wrapped as a connection)
+CHILD_KEYS = {
+    "LineItem": ("lineItems", True),
+    "Return": ("returns", False),
+    "ReturnLineItem": ("returnLineItems", True),
+    "ReverseFulfillmentOrder": ("reverseFulfillmentOrders", True),
+}
+
+
+def _gid_type(value: str) -> str:
+    return value.removeprefix("gid://shopify/").split("/", 1)[0]
+
+
 def assemble(lines: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Orders with their line items put back from `__parentId` lines, shaped like the paginated nodes."""
+    """Orders with their line items and returns (with the returns' line items and reverse fulfillment orders)
+    put back from `__parentId` lines, shaped like the paginated nodes: connections as `{pageInfo, nodes}`, an
+    order's `returns` a list (as `leaks.fill_returns` leaves it). Lines may come in any order."""
     orders: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     children: list[dict[str, Any]] = []
     for obj in lines:
+        kind = _gid_type(obj.get("id") or "")
+        for key, as_connection in CHILD_KEYS.values():
+            if (kind == "Order" and key in ("lineItems", "returns")) or (
+                    kind == "Return" and key in ("returnLineItems", "reverseFulfillmentOrders")):
+                obj[key] = _complete_connection() if as_connection else []
         if "__parentId" in obj:
             children.append(obj)
         else:
-            obj["lineItems"] = {"pageInfo": {"hasNextPage": False}, "nodes": []}
             orders[obj["id"]] = obj
+        by_id[obj["id"]] = obj
     for child in children:
-        parent = orders.get(child.pop("__parentId"))
+        parent_id = child.pop("__parentId")
+        parent = by_id.get(parent_id)
+        placed = CHILD_KEYS.get(_gid_type(child["id"]))
         if parent is None:
             raise ShopifyQueryError(f"bulk result line {child.get('id')} names a parent that is not in the file")
-        if child["id"].startswith("gid://shopify/LineItem/"):
-            parent["lineItems"]["nodes"].append(child)
+        if placed is None or placed[0] not in parent:
+            raise ShopifyQueryError(f"bulk result line {child['id']} is not a child this source reads of "
+                                    f"{parent_id}")
+        key, as_connection = placed
+        (parent[key]["nodes"] if as_connection else parent[key]).append(child)
     return list(orders.values())
 
 
@@ -255,5 +290,7 @@ def bulk_orders(client: ShopifyClient, sleep: Callable[[float], None] = time.sle
     for i in range(0, len(orders), batch):
         chunk = orders[i:i + batch]
         fill_refunds(client, chunk)
-        fill_leaks(client, chunk, seen_customers)
+        fill_dispositions(client, chunk)
+        if chunk:
+            chunk[0]["__credit_customers"] = fill_store_credit(client, chunk, seen_customers)
         yield chunk

@@ -28,11 +28,19 @@ from pipelines.sources.shopify.helpers import ShopifyQueryError
 MAX_QUERY_COST = 1000
 RETURNS_PER_ORDER = 3
 RETURN_ORDER_COST = 90
+RFO_COST = 12  # requested cost of DISPOSITIONS_QUERY per reverse fulfillment order: itself 1, lineItems 2 + 3 × 3
 CREDIT_CUSTOMER_COST = 78
 TRANSACTIONS_PER_ACCOUNT = 10
 COMMENTS_PER_CUSTOMER = 10
 
 MONEY = "amount currencyCode"
+RETURN_FIELDS = "id name status createdAt requestApprovedAt closedAt totalQuantity"
+RETURN_LINE_FIELDS = """id quantity customerNote
+              ... on ReturnLineItem {
+                returnReason returnReasonDefinition { handle } fulfillmentLineItem { id lineItem { id } }
+              }"""
+RFO_LINE_FIELDS = "id fulfillmentLineItem { id } dispositions { createdAt type }"
+RFO_LINES = 3  # `lineItems(first:)` of a reverse fulfillment order
 RETURNS_QUERY = f"""query OrderReturns($ids: [ID!]!) {{
   nodes(ids: $ids) {{
     ... on Order {{
@@ -40,24 +48,37 @@ RETURNS_QUERY = f"""query OrderReturns($ids: [ID!]!) {{
       returns(first: {RETURNS_PER_ORDER}) {{
         pageInfo {{ hasNextPage }}
         nodes {{
-          id name status createdAt requestApprovedAt closedAt totalQuantity
+          {RETURN_FIELDS}
           returnLineItems(first: 3) {{
             pageInfo {{ hasNextPage }}
             nodes {{
-              id quantity customerNote
-              ... on ReturnLineItem {{
-                returnReason returnReasonDefinition {{ handle }} fulfillmentLineItem {{ id lineItem {{ id }} }}
-              }}
+              {RETURN_LINE_FIELDS}
             }}
           }}
           reverseFulfillmentOrders(first: 1) {{
             nodes {{
               id status
-              lineItems(first: 3) {{ nodes {{ id fulfillmentLineItem {{ id }} dispositions {{ createdAt type }} }} }}
+              lineItems(first: {RFO_LINES}) {{ nodes {{ {RFO_LINE_FIELDS} }} }}
             }}
           }}
         }}
       }}
+    }}
+  }}
+}}"""
+
+# A return inside the bulk query (`bulk.BULK_QUERY`, under `orders → returns`): its line items and reverse
+# fulfillment orders are the query's 4th and 5th connections, 2 deep; the reverse fulfillment orders' lines
+# (with the received dispositions) would be a 3rd level, which bulk queries refuse: DISPOSITIONS_QUERY reads them.
+BULK_RETURN_FIELDS = f"""{RETURN_FIELDS}
+          returnLineItems {{ edges {{ node {{ {RETURN_LINE_FIELDS} }} }} }}
+          reverseFulfillmentOrders {{ edges {{ node {{ id status }} }} }}"""
+
+DISPOSITIONS_QUERY = f"""query ReverseFulfillmentOrderLines($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    ... on ReverseFulfillmentOrder {{
+      id
+      lineItems(first: {RFO_LINES}) {{ pageInfo {{ hasNextPage }} nodes {{ {RFO_LINE_FIELDS} }} }}
     }}
   }}
 }}"""
@@ -113,6 +134,24 @@ def fill_returns(client: Any, orders: list[dict[str, Any]]) -> None:
                 raise ShopifyQueryError(f"order {order['id']} has more than {RETURNS_PER_ORDER} returns; "
                                         "raise RETURNS_PER_ORDER in leaks.py (mind the cost)")
             order["returns"] = found["returns"]["nodes"]
+
+
+def fill_dispositions(client: Any, orders: list[dict[str, Any]]) -> None:
+    """Set `lineItems` (with their dispositions) on every reverse fulfillment order of the orders' returns (as
+    `bulk.assemble` leaves them: id and status only), read by id in batches under the cost limit."""
+    rfos = [rfo for order in orders for ret in order.get("returns") or []
+            for rfo in ret["reverseFulfillmentOrders"]["nodes"]]
+    for batch in _batches(rfos, RFO_COST):
+        data = client.query(DISPOSITIONS_QUERY, {"ids": [rfo["id"] for rfo in batch]})
+        by_id = {node["id"]: node for node in data["nodes"] if node}
+        for rfo in batch:
+            found = by_id.get(rfo["id"])
+            if found is None:
+                raise ShopifyQueryError(f"reverse fulfillment order {rfo['id']} vanished while its lines were read")
+            if found["lineItems"]["pageInfo"]["hasNextPage"]:
+                raise ShopifyQueryError(f"reverse fulfillment order {rfo['id']} has more than {RFO_LINES} lines; "
+                                        "raise RFO_LINES in leaks.py (mind the cost)")
+            rfo["lineItems"] = {"nodes": found["lineItems"]["nodes"]}
 
 
 def fill_store_credit(client: Any, orders: list[dict[str, Any]], seen: set[str] | None = None) -> list[dict[str, Any]]:
