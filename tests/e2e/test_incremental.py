@@ -20,6 +20,9 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, Leakwatch, free_port
 
+# the first test may build the session's tiny run, then one more run and two dbt invocations on a busy machine
+pytestmark = pytest.mark.timeout(1800)
+
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -130,7 +133,7 @@ def test_the_lookback_var_matches_the_extractions_lookback() -> None:
     text = (DBT_PROJECT / "dbt_project.yml").read_text()
     default = re.search(r"incremental_lookback_seconds: .*LEAKWATCH_INCREMENTAL_LOOKBACK_SECONDS', '(\d+)'", text)
     assert default, "var incremental_lookback_seconds is missing from dbt_project.yml"
-    assert {shopify, stripe, reamaze, aftership} == {int(default.group(1))}
+    assert int(default.group(1)) == max(shopify, stripe, reamaze, aftership), "the longest extraction look-back"
 
 
 def test_docs_generate_cleanly(advanced: dict) -> None:
