@@ -4,12 +4,16 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 PRESET ?= demo
 SEED ?= 7
+# Every process (each `leakwatch` call, dbt's subprocess, pytest workers) imports dagster, dbt, dlt and GX: with
+# bytecode compiled at install (--compile-bytecode) and Python allowed to cache ours, an import costs half the CPU.
+# Some images set PYTHONDONTWRITEBYTECODE=1, which made every process recompile ~14k modules from source.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup chromium demo test lint docs dq-docs bench bench-small clean sandbox-stop
 
 setup: ## Install uv if missing, the locked environment, and the dbt manifest Dagster needs
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	cd dbt_project && LEAKWATCH_WAREHOUSE=../var/warehouse.duckdb $(RUN) dbt parse --quiet --profiles-dir .
 
 demo: setup ## Sandbox + full pipeline + publish, then where to look

@@ -33,9 +33,10 @@ def _fulfilment_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
 
 
 def _payments_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
-    from sandbox.ground_truth_payments import compute_kpis
+    from sandbox.ground_truth_payments import compute_kpis, preventability_inputs
 
-    return compute_kpis(world, world.areas["payments"], sheets_dir)
+    fulfilment, support = preventability_inputs(world_at(world), sheets_dir)
+    return compute_kpis(world, world.areas["payments"], sheets_dir, fulfilment=fulfilment, support=support)
 
 
 def _leaks_kpis(world: World, sheets_dir: Path) -> pd.DataFrame:
@@ -69,10 +70,11 @@ WAREHOUSE_METRICS: dict[str, set[str]] = {
                    "unfiled_past_window_count"},
     "payments": {"dispute_count", "chargeback_cost", "dispute_win_rate", "dispute_rate_visa",
                  "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "auth_success_rate",
-                 "integration_issue_count"},
+                 "integration_issue_count", "preventable_dispute_share"},
     "leaks": {"gross_profit", "refund_cost", "refund_cost_pct_of_profit", "preventable_refund_cost",
               "preventable_share", "cause_coverage", "tagged_share", "leak_cost", "matrix_compliance_rate",
-              "cash_before_credit_count", "over_limit_unapproved_count", "exchange_share"},
+              "cash_before_credit_count", "over_limit_unapproved_count", "exchange_share",
+              "return_cycle_days_p50"},
 }
 
 
@@ -187,16 +189,20 @@ def schema_drift(world: World) -> str:
     return api
 
 
+# The emulators' default ports (sandbox.emulators.server.EMULATORS, kept equal by a test): the config writer does
+# not import the emulators' web stack just for these.
+DEFAULT_PORTS = {"shopify": 8701, "stripe": 8702, "reamaze": 8703, "aftership": 8704}
+
+
 def _toml_list(rows: list[str]) -> str:
     return "[\n" + "".join(f"    {row},\n" for row in rows) + "]"
 
 
 def write_config(world: World, out_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> None:
     """`.dlt/config.toml` and `.dlt/secrets.toml` pointing every source at the loopback emulators."""
-    from sandbox.emulators.aftership import api_key as aftership_key
-    from sandbox.emulators.server import EMULATORS
+    from sandbox.emulators.aftership_world import api_key as aftership_key  # not the app: no web stack to import
 
-    ports = {**{name: spec.default_port for name, spec in EMULATORS.items()}, **(ports or {})}
+    ports = {**DEFAULT_PORTS, **(ports or {})}
     url = {name: f"http://{host}:{port}" for name, port in ports.items()}
     dlt_dir = out_dir / ".dlt"
     dlt_dir.mkdir(parents=True, exist_ok=True)

@@ -348,7 +348,7 @@ def _chargeback_events(ctx: _Ctx) -> pd.DataFrame:
     return pd.DataFrame({
         "event_id": "chargeback:" + cb["dispute_id"].astype(str), "event_type": "chargeback",
         "object_id": cb["dispute_id"].astype(str), "order_id": cb["order_id"].astype(np.int64),
-        "store_id": cb["store_id"], "created_at": cb["dispute_id"].map(disputes["closed_at"]),
+        "store_id": cb["store_id"], "created_at": cb["dispute_id"].map(disputes["created_at"]),
         "local_date": cb["local_date"], "resolution": None, "cause": cb["cause"], "cause_source": cb["cause_source"],
         "preventable": cb["preventable"].astype(bool), "true_cause": None, "staff": None,
         "currency": cb["currency"], "note": None,
@@ -605,6 +605,8 @@ def _kpi_rows(ev: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame, retur
     """Per store × month and portfolio (pooled): full gross profit, refund/leak cost, §5 counts, §10 returns.
 
     Rows exist for every store-month with a paid order, a leak event or a processed return; vectorised per level.
+    `return_cycle_days_p50` has dimension NULL only (METRICS.md §13); by-provider cycle times stay in the
+    `returns_processed` table (Shopify's Return does not expose the provider, so the warehouse cannot split by it).
     """
     ev = ev.assign(
         prevent=np.where(ev["preventable"].astype(bool), ev["leak_cost"], 0),
@@ -648,11 +650,6 @@ def _kpi_rows(ev: pd.DataFrame, lines: pd.DataFrame, orders: pd.DataFrame, retur
             rows.append(("refund_cost", store_id, month, "month", "cause", value, int(cents) / 100))
             rows.append(("refund_cost_pct_of_profit", store_id, month, "month", "cause", value,
                          _rate(int(cents), int(gp[tuple(k) if len(keys) == 2 else k[0]]))))
-        p50 = returns.groupby([*keys, "returns_provider"])["cycle_days"].median()
-        for key, days in p50.items():
-            *k, value = key
-            store_id, month = (k[0], k[1]) if len(keys) == 2 else (None, k[0])
-            rows.append(("return_cycle_days_p50", store_id, month, "month", "returns_provider", value, float(days)))
         for dim in KPI_DIMENSIONS:
             cost = lines.groupby([*keys, dim])["leak_cost"].sum()
             for key, cents in cost.items():
@@ -727,14 +724,21 @@ def fix_candidates(ctx: _Ctx, by_dim: pd.DataFrame, ev: pd.DataFrame, lines: pd.
                    & (by_dim["leak_rate"] >= 2 * by_dim["portfolio_leak_rate"])
                    & ~by_dim["dimension"].isin(["cause", "agent"])].copy()
     frame["excess_leak"] = (frame["leak_rate"] - frame["portfolio_leak_rate"]) * frame["revenue"]
-    windows = _windows(ctx.as_of)
-    dominant = []
+    # dominant cause of a slice: the cause with the most leak cost on its lines in the window (ties: first by
+    # name); one grouping per window and dimension, not one scan of the lines per slice
+    dominant = pd.Series(UNKNOWN, index=frame.index, dtype=object)
     lines = lines.assign(store=lines["store_id"])
-    for window, dim, value in zip(frame["time_window"], frame["dimension"], frame["dimension_value"]):
-        lo, hi = windows[window]
-        sl = lines[(lines[dim].astype(str) == value) & (lines["local_date"] >= lo) & (lines["local_date"] <= hi)]
-        dominant.append(sl.groupby("cause")["leak_cost"].sum().sort_values(ascending=False, kind="stable").index[0]
-                        if len(sl) else UNKNOWN)
+    for window, (lo, hi) in _windows(ctx.as_of).items():
+        in_window = lines[(lines["local_date"] >= lo) & (lines["local_date"] <= hi)]
+        for dim in frame["dimension"].unique():
+            rows = (frame["time_window"] == window) & (frame["dimension"] == dim)
+            if not rows.any() or in_window.empty:
+                continue
+            cost = in_window.groupby([in_window[dim].astype(str).rename("value"), "cause"])["leak_cost"].sum()
+            cost = cost.reset_index().sort_values(["value", "leak_cost", "cause"], ascending=[True, False, True],
+                                                  kind="stable")
+            top = cost.drop_duplicates("value").set_index("value")["cause"]
+            dominant[rows] = frame.loc[rows, "dimension_value"].map(top).fillna(UNKNOWN)
     frame["dominant_cause"] = dominant
     frame["owner"] = frame["dominant_cause"].map(ctx.owner).fillna("support")
     frame["suggested_action"] = frame["owner"].map(OWNER_ACTION)
@@ -753,7 +757,12 @@ _CACHE: list[Any] = []
 
 
 def compute(world: Any, sheets_dir: Path) -> dict[str, pd.DataFrame]:
-    """Memoised `compute_kpis_and_tables` for one world object and clock (the build calls it twice)."""
+    """Memoised `compute_kpis_and_tables` for one world object and clock (the build calls it three times)."""
+    from sandbox.world import source_world, world_at
+
+    source = source_world(world)
+    if source is not world and world_at(source) is world:
+        world = source  # the view of the world at its clock (the quality checks' world) shares the world's truth
     key = (world.meta.get("as_of"), str(sheets_dir))
     if _CACHE and _CACHE[0] is world and _CACHE[1] == key:
         return _CACHE[2]

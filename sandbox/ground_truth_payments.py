@@ -183,6 +183,89 @@ def _support_conditions(disputes: pd.DataFrame, support: pd.DataFrame) -> pd.Ser
     return disputes["dispute_id"].isin(hit)
 
 
+# --------------------------------------------------------------------------------------------------- inputs
+
+
+def preventability_inputs(world_at_clock: Any, sheets_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The optional `fulfilment` and `support` inputs of `compute_kpis`, from the true world at its clock.
+
+    fulfilment (one row per order existing at the clock): `shipped_within_48h` = True/False
+    once decided (shipped, or the §7 deadline passed at the clock: paid orders not cancelled only), None otherwise;
+    `has_tracking` = a fulfillment of the order at the clock carries a tracking number; `delivered_at` = the first
+    AfterShip delivery of one of its parcels at the clock (NaT when none: never delivered).
+    support (one row per conversation about an order, created at the clock): `first_reply_due_at` = created +
+    48 business hours on the order's store calendar (METRICS §0: whole local business days, holidays excluded, no
+    cut-off), `first_reply_at` = first public staff reply (§9 rule 2) at the clock, `refund_requested_at` =
+    created when the conversation is an issue ticket (§9 rule 6, not spam at the clock), else NaT.
+    """
+    from sandbox.ground_truth_fulfilment import SLA_HOURS, _calendars, _line_ship_times, _load_sheets, _paid_orders
+    from sandbox.ground_truth_support import SPAM, _is_issue, _status_at
+
+    clock = _clock(world_at_clock, None)
+    sheets = _load_sheets(Path(sheets_dir))
+    cals = _calendars(sheets["stores"], sheets["holidays"])
+    orders = world_at_clock.orders[["order_id", "store_id"]]
+    fulfilment_tables = world_at_clock.areas.get("fulfilment", {})
+    facts = orders.copy()
+    facts["shipped_within_48h"] = None
+    facts["has_tracking"] = False
+    facts["delivered_at"] = pd.NaT
+    if fulfilment_tables:
+        paid = _paid_orders(world_at_clock, clock, cals)
+        lines = _line_ship_times(world_at_clock, fulfilment_tables, clock)
+        grouped = lines.groupby("order_id")
+        complete = grouped["line_shipped_at"].count() == grouped.size()
+        shipped = grouped["line_shipped_at"].max().where(complete)
+        decided: dict[int, bool] = {}
+        for order_id, store_id, deadline in zip(paid["order_id"], paid["store_id"], paid["deadline"]):
+            cal = cals[store_id]
+            done = shipped.get(order_id)
+            if done is not None and not pd.isna(done):
+                decided[order_id] = cal.local(done) <= deadline
+            elif deadline <= cal.local(clock):
+                decided[order_id] = False
+        facts["shipped_within_48h"] = facts["order_id"].map(decided).astype(object)
+        facts["shipped_within_48h"] = facts["shipped_within_48h"].where(facts["shipped_within_48h"].notna(), None)
+        fl = fulfilment_tables["fulfillments"]
+        fl = fl[(fl["created_at"] <= clock) & fl["tracking_number"].fillna("").astype(str).str.strip().ne("")]
+        facts["has_tracking"] = facts["order_id"].isin(fl["order_id"])
+        tr = fulfilment_tables["trackings"]
+        tr = tr[tr["shipment_delivery_date"].notna() & (tr["shipment_delivery_date"] <= clock)]
+        tr = tr.merge(fulfilment_tables["fulfillments"][["fulfillment_id", "order_id"]].rename(
+            columns={"order_id": "parcel_order"}), on="fulfillment_id")
+        facts["delivered_at"] = facts["order_id"].map(
+            pd.to_datetime(tr["shipment_delivery_date"], utc=True).groupby(tr["parcel_order"]).min())
+    support_rows = pd.DataFrame(columns=["order_id", "first_reply_due_at", "first_reply_at", "refund_requested_at"])
+    support = world_at_clock.areas.get("support")
+    if support is not None:
+        conv = support["conversations"]
+        conv = conv[(conv["created_at"] <= clock) & conv["order_id"].notna()]
+        conv = conv.assign(order_id=conv["order_id"].astype(np.int64))
+        conv = conv.merge(orders.rename(columns={"store_id": "order_store"}), on="order_id")
+        status, _ = _status_at(support["conversation_status_history"], clock)
+        msgs = support["messages"]
+        public = msgs[(msgs["created_at"] <= clock) & (msgs["visibility"] == 0) & msgs["user_is_staff"].astype(bool)
+                      & ~msgs["automated"].astype(bool)]
+        first_reply = public.groupby("conversation_slug")["created_at"].min()
+        due = []
+        for created, store_id in zip(conv["created_at"], conv["order_store"]):
+            cal = cals[store_id]
+            local_due = cal.add_business_hours(cal.local(created), SLA_HOURS)
+            due.append(pd.Timestamp(local_due).tz_localize(cal.timezone, ambiguous=False,
+                                                           nonexistent="shift_forward").tz_convert("UTC"))
+        issue = [_is_issue(tags, category) and status.get(slug, 0) != SPAM
+                 for tags, category, slug in zip(conv["tag_list"], conv["category"], conv["slug"])]
+        support_rows = pd.DataFrame({
+            "order_id": conv["order_id"].to_numpy(),
+            "first_reply_due_at": pd.to_datetime(pd.Series(due, dtype=object), utc=True).to_numpy(),
+            "first_reply_at": pd.to_datetime(conv["slug"].map(first_reply), utc=True).to_numpy(),
+            "refund_requested_at": pd.to_datetime(conv["created_at"].where(issue), utc=True).to_numpy(),
+        })
+        for column in ("first_reply_due_at", "first_reply_at", "refund_requested_at"):
+            support_rows[column] = pd.to_datetime(support_rows[column], utc=True)
+    return facts.reset_index(drop=True), support_rows
+
+
 # --------------------------------------------------------------------------------------------------- issues
 
 
@@ -398,10 +481,12 @@ def leak_events_chargebacks(world: Any, tables: dict[str, pd.DataFrame], sheets_
                             as_of: pd.Timestamp | None = None, tracking: pd.DataFrame | None = None,
                             fulfilment: pd.DataFrame | None = None,
                             support: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Lost disputes at the clock as leak events (METRICS §3/§6), dated and converted at the local date of loss.
+    """Lost disputes at the clock as leak events (METRICS §3/§6), dated and converted at the local date Stripe
+    debited the disputed amount: the dispute's opening (its withdrawal balance transaction), the one date of a
+    lost dispute the API keeps (a dispute has no close time; `charge.dispute.closed` events expire after 30 days).
 
-    Cost = disputed amount + net dispute fees of its balance transactions, converted at the local date the
-    dispute closed as lost. `preventable` is the cause's `preventable_default`; `preventable_dispute` the §6 rule.
+    Cost = disputed amount + net dispute fees of its balance transactions, converted at that local date (as its
+    §6 `chargeback_cost`). `preventable` is the cause's `preventable_default`; `preventable_dispute` the §6 rule.
     `tracking` (optional): `order_id`, `delivered_at`.
     """
     clock = _clock(world, as_of)
@@ -414,8 +499,8 @@ def leak_events_chargebacks(world: Any, tables: dict[str, pd.DataFrame], sheets_
     lost = disputes[disputes["status_at"] == "lost"]
     rows = []
     for index, rec in lost.iterrows():
-        day = _local_date(rec["closed_at"], tz[rec["store"]]) if isinstance(rec["store"], str) else \
-            rec["closed_at"].date()
+        day = _local_date(rec["created_at"], tz[rec["store"]]) if isinstance(rec["store"], str) else \
+            rec["created_at"].date()
         fee = int(fees.get(rec["dispute_id"], 0))
         cause = _cause(rec["reason"], rec["order"], tracking, clock)
         usd = sheets.fx.to_reporting_cents(int(rec["amount_cents"]) + fee, str(rec["currency"]).upper(), day)

@@ -89,6 +89,27 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     if as_of is None and world.meta.get("at_clock"):
         return world  # already the view at its clock: area `at_clock` functions are not idempotent
     as_of = as_of if as_of is not None else clock(world)
+    # one view per world and clock, computed once: the ground truth of every area asks for it. A caller that
+    # changes the clock, the planted stale store or replaces a table gets a fresh view (edits inside a frame
+    # after the first call are not noticed: the world is read-only once simulated)
+    key = (as_of, repr(world.meta.get("stale_store")))
+    inputs = (*world.tables().values(), world.areas, *world.areas.values())
+    cached_key, cached_inputs, cached = world.__dict__.get("_view", (None, (), None))
+    if (cached is not None and cached_key == key and len(cached_inputs) == len(inputs)
+            and all(a is b for a, b in zip(cached_inputs, inputs, strict=True))):
+        return cached
+    view = _view_at(world, as_of)
+    view.__dict__["source"] = world
+    world.__dict__["_view"] = (key, inputs, view)  # the latest only: a view holds copies of the orders
+    return view
+
+
+def source_world(world: World) -> World:
+    """The simulated world a `world_at` view was taken from (the world itself when it is not a view)."""
+    return world.__dict__.get("source", world)
+
+
+def _view_at(world: World, as_of: pd.Timestamp) -> World:
     # the planted `stale_store` defect: that store's feed shows nothing newer than the moment it froze
     cutoff = pd.Series(as_of, index=world.orders.index)
     for store_id, frozen_at in _feed_frozen_at(world).items():
@@ -103,10 +124,17 @@ def world_at(world: World, as_of: pd.Timestamp | None = None) -> World:
     refund_lines = world.refund_line_items[world.refund_line_items["refund_id"].isin(refunds["refund_id"])]
 
     last_refund = refunds.groupby("order_id")["created_at"].max()
-    refund_time = orders["order_id"].map(last_refund)
+    refund_time = (orders["order_id"].map(last_refund) if len(last_refund)  # (an empty map would give floats)
+                   else pd.Series(pd.NaT, index=orders.index, dtype=orders["created_at"].dtype))
     orders["updated_at"] = orders["created_at"].where(
         refund_time.isna() | (refund_time <= orders["created_at"]), refund_time
     )
+    # a cancellation exists once it happened (cancelledAt / cancelReason stay null until then)
+    cancelled = orders["cancelled_at"].notna() & (orders["cancelled_at"] <= cutoff[orders.index])
+    orders["cancelled_at"] = orders["cancelled_at"].where(cancelled)
+    orders["cancel_reason"] = orders["cancel_reason"].where(cancelled)
+    orders["updated_at"] = orders["updated_at"].where(
+        ~cancelled | (orders["cancelled_at"] <= orders["updated_at"]), orders["cancelled_at"])
     written = set(zip(refunds["order_id"], "refund-cause:" + refunds["tag_cause"].fillna("")))
     orders["tags"] = [
         [t for t in tags if not t.startswith("refund-cause:") or (order_id, t) in written]

@@ -270,9 +270,10 @@ def _paid_at(world: World) -> pd.Series:
 
 
 def _shippable_orders(world: World) -> pd.DataFrame:
-    """Paid, non-test, non-cancelled orders with paid_us."""
+    """Paid, non-test orders with paid_us (cancelled ones too: `simulate` drops their parcels afterwards, so a
+    cancellation never changes the draws of other orders)."""
     paid = _paid_at(world)
-    orders = world.orders[~world.orders["test"] & world.orders["cancelled_at"].isna()]
+    orders = world.orders[~world.orders["test"]]
     orders = orders[orders["order_id"].isin(paid.index)][["order_id", "store_id", "name", "currency"]].copy()
     orders["paid_us"] = _us(orders["order_id"].map(paid))
     return orders.merge(world.stores[["store_id", "market", "timezone", "order_cutoff_local"]], on="store_id")
@@ -648,6 +649,14 @@ def simulate(seed: int, world: World) -> dict[str, pd.DataFrame]:
                         currency=tr["fulfillment_id"].map(info["currency"]),
                         timezone=tr["fulfillment_id"].map(info["timezone"]))
     claims = _claims(rng, world, tr_full, cp_last, fli, _parcel_values(fli, world.line_items))
+    # a cancelled order never ships (cancelled before its first parcel would have left)
+    cancelled = world.orders.loc[world.orders["cancelled_at"].notna(), "order_id"]
+    fl = fl[~fl["order_id"].isin(cancelled)]
+    fli = fli[fli["fulfillment_id"].isin(fl["fulfillment_id"])].reset_index(drop=True)
+    tr = tr[tr["fulfillment_id"].isin(fl["fulfillment_id"])]
+    cp = cp[cp["tracking_id"].isin(tr["tracking_id"])].reset_index(drop=True)
+    claims = claims[claims["tracking_id"].isin(tr["tracking_id"])].reset_index(drop=True)
+    fl, tr = fl.reset_index(drop=True), tr.reset_index(drop=True)
     fulfillments = pd.DataFrame({
         "fulfillment_id": fl["fulfillment_id"], "order_id": fl["order_id"], "location_id": fl["location_id"],
         "created_at": _ts(fl["created_us"].to_numpy()), "status": "SUCCESS",

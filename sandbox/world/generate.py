@@ -29,6 +29,14 @@ DEFAULT_AS_OF = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 REFUND_RATE = 0.09
 UNPAID_RATE = 0.03
 DECLINE_BEFORE_SUCCESS_RATE = 0.05
+# Stock-outs and fraud caught before shipping: the merchant cancels the order (Shopify `cancelReason`) and refunds
+# it whole. Share of such refunds that are cancellations, the delay after payment (hours, per reason), and the
+# share of cancellations whose cause nobody writes down (the cancel reason is the only trace: METRICS §3 infers it)
+CANCEL_REASONS = {"out_of_stock": "INVENTORY", "fraud": "FRAUD"}
+CANCEL_SHARE = 0.85
+CANCEL_DELAY_HOURS = {"INVENTORY": (4.0, 72.0), "FRAUD": (0.3, 24.0)}
+CANCEL_UNRECORDED = 0.5
+CANCEL_STREAM = 4107
 # The world is simulated this far past the clock, so `sandbox advance` only has to move the clock.
 HORIZON_DAYS = 30
 NOTE_WORDS = [
@@ -99,7 +107,8 @@ def _customers(rng: np.random.Generator, preset: Preset) -> pd.DataFrame:
     la = rng.choice(last, size=n)
     return pd.DataFrame({
         "customer_id": ids,
-        "email": [f"{a.lower()}.{b.lower()}{i % 997}@example.com" for i, (a, b) in enumerate(zip(f, la))],
+        "email": (pd.Series(np.char.lower(f)) + "." + pd.Series(np.char.lower(la))
+                  + pd.Series(np.arange(n) % 997).astype(str) + "@example.com").to_numpy(dtype=object),
         "first_name": f,
         "last_name": la,
     })
@@ -200,7 +209,11 @@ def _sale_transactions(rng: np.random.Generator, orders: pd.DataFrame, lines: pd
 
 
 def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame, sales: pd.DataFrame,
-             end_us: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+             end_us: int, cancel_rng: np.random.Generator,
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Refunds, their lines and REFUND transactions, and the orders cancelled with their refund
+    (order_id, cancelled_us, cancel_reason). `cancel_rng` draws only the cancellations, so the rest of the world
+    is what it would be without them."""
     paid = sales[sales["status"] == "SUCCESS"].set_index("order_id")["created_us"]
     first_line = lines.groupby("order_id").head(1).set_index("order_id")
     eligible = orders[orders["order_id"].isin(paid.index) & ~orders["test"]]
@@ -216,6 +229,7 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
         86_400_000_000, 45 * 86_400_000_000, size=n
     )
     keep = created <= end_us
+    is_second = np.r_[np.zeros(len(picked), dtype=bool), np.ones(len(second), dtype=bool)][keep]
     ref_orders, created = ref_orders[keep].reset_index(drop=True), created[keep]
     n = len(ref_orders)
     codes = np.array([c[0] for c in CAUSES if c[4] > 0])
@@ -224,10 +238,19 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
     true_cause = rng.choice(codes, size=n, p=weights / weights.sum())
     planted = (sup == PLANTED_DEFECT_SUPPLIER) & (rng.random(n) < 0.5)
     true_cause[planted] = "supplier_defect"
+    # a cancelled order is refunded once, whole: orders with a second refund are never cancelled
+    order_ids = ref_orders["order_id"].to_numpy()
+    refunded_twice = np.isin(order_ids, order_ids[is_second])
+    cancel_reason = pd.Series(true_cause).map(CANCEL_REASONS).to_numpy(dtype=object)
+    cancelled = pd.notna(cancel_reason) & ~refunded_twice & (cancel_rng.random(n) < CANCEL_SHARE)
+    low, high = (np.array([CANCEL_DELAY_HOURS.get(r, (0.0, 0.0))[i] for r in cancel_reason]) for i in (0, 1))
+    delay_us = (cancel_rng.uniform(low, high) * 3_600_000_000).astype(np.int64)
+    created = np.where(cancelled, paid.loc[order_ids].to_numpy() + delay_us, created)
     prevent_default = {c[0]: c[3] for c in CAUSES}
     true_prev = np.array([prevent_default[c] for c in true_cause])
     # how staff recorded it: note token, order tag only, or nothing
     how = rng.choice(["note", "tag", "none"], size=n, p=[0.62, 0.2, 0.18])
+    how[cancelled & (cancel_rng.random(n) < CANCEL_UNRECORDED)] = "none"
     note_cause = np.where(how == "note", true_cause, None)
     tag_cause = np.where(how == "tag", true_cause, None)
     token_written = rng.random(n) < 0.2
@@ -237,14 +260,12 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
     prev_token[flip] = np.where(true_prev[flip], "no", "yes")
     true_prev = np.where(token_written, prev_token == "yes", true_prev)
     filler = rng.choice(NOTE_WORDS, size=n)
-    notes = []
-    for w, nc, pt in zip(filler, note_cause, prev_token):
-        parts = [w] if w else []
-        if nc is not None:
-            parts.append(f"cause:{nc}")
-        if pt is not None:
-            parts.append(f"preventable:{pt}")
-        notes.append(" ".join(parts) or None)
+    # the note: filler words, `cause:<code>`, `preventable:<x>`, space-separated; None when all are empty
+    cause_part = np.where(pd.isna(note_cause), "", "cause:" + pd.Series(note_cause).fillna("").astype(str))
+    token_part = np.where(pd.isna(prev_token), "", "preventable:" + pd.Series(prev_token).fillna("").astype(str))
+    notes = (pd.Series(filler, dtype=str) + " " + cause_part + " " + token_part).str.replace(
+        r" +", " ", regex=True).str.strip()
+    notes = notes.where(notes != "", None).to_numpy(dtype=object)
     refund_ids = np.arange(900_000_000, 900_000_000 + n, dtype=np.int64)
     refunds = pd.DataFrame({
         "refund_id": refund_ids,
@@ -263,13 +284,26 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
     partial = rng.random(n) < 0.25
     amount = np.where(partial, np.round(unit_net * 0.5), np.round(unit_net)).astype(np.int64)
     rli = pd.DataFrame({
-        "refund_line_item_id": np.arange(11_000_000_000, 11_000_000_000 + n, dtype=np.int64),
         "refund_id": refund_ids,
         "line_item_id": fl["line_item_id"].to_numpy(),
         "quantity": qty,
         "restock_type": np.where(rng.random(n) < 0.3, "RETURN", "NO_RESTOCK"),
         "subtotal_cents": amount,
     })
+    # a cancelled order's refund takes back every line, whole (restock type CANCEL: the goods never left)
+    whole = lines[lines["order_id"].isin(order_ids[cancelled])]
+    whole_net = (whole["unit_price_cents"] * whole["quantity"] - whole["discount_cents"]).astype(np.int64)
+    amount = np.where(cancelled, pd.Series(order_ids).map(whole_net.groupby(whole["order_id"]).sum())
+                      .fillna(0).to_numpy().astype(np.int64), amount)
+    rli = pd.concat([rli[~cancelled], pd.DataFrame({
+        "refund_id": whole["order_id"].map(pd.Series(refund_ids[cancelled], index=order_ids[cancelled])).to_numpy(),
+        "line_item_id": whole["line_item_id"].to_numpy(),
+        "quantity": whole["quantity"].to_numpy().astype(np.int64),
+        "restock_type": "CANCEL",
+        "subtotal_cents": whole_net.to_numpy(),
+    })], ignore_index=True).sort_values(["refund_id", "line_item_id"], kind="stable", ignore_index=True)
+    rli["refund_id"] = rli["refund_id"].astype(np.int64)
+    rli.insert(0, "refund_line_item_id", np.arange(11_000_000_000, 11_000_000_000 + len(rli), dtype=np.int64))
     currency = orders.set_index("order_id").loc[refunds["order_id"], "currency"].to_numpy()
     failed_first = rng.random(n) < 0.04
     tx_ok = pd.DataFrame({
@@ -281,7 +315,9 @@ def _refunds(rng: np.random.Generator, orders: pd.DataFrame, lines: pd.DataFrame
         "status": "FAILURE", "amount_cents": amount[failed_first], "currency": currency[failed_first],
         "created_us": created[failed_first] - 60_000_000, "error_code": "GENERIC_ERROR",
     })
-    return refunds, rli, pd.concat([tx_fail, tx_ok], ignore_index=True)
+    cancels = pd.DataFrame({"order_id": order_ids[cancelled], "cancelled_us": created[cancelled],
+                            "cancel_reason": cancel_reason[cancelled]})
+    return refunds, rli, pd.concat([tx_fail, tx_ok], ignore_index=True), cancels
 
 
 def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) -> World:
@@ -299,7 +335,8 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
     orders = _orders(rng, preset, stores, customers, start, end)
     lines = _line_items(rng, orders, stores, skus)
     sales = _sale_transactions(rng, orders, lines)
-    refunds, rli, refund_tx = _refunds(rng, orders, lines, sales, int(end.timestamp() * 1e6))
+    refunds, rli, refund_tx, cancels = _refunds(rng, orders, lines, sales, int(end.timestamp() * 1e6),
+                                                np.random.default_rng([seed, CANCEL_STREAM]))
 
     # order tags: a loyalty tag now and then, plus the cause tag ops staff wrote
     # (one tag per refund that has one, oldest first: `world_at` shows each once its refund exists)
@@ -307,13 +344,15 @@ def build_world(preset_name: str, seed: int, as_of: datetime = DEFAULT_AS_OF) ->
     tags_of = tagged.groupby("order_id")["tag_cause"].agg(
         lambda causes: [f"refund-cause:{c}" for c in dict.fromkeys(causes)])
     loyal = rng.random(len(orders)) < 0.1
-    orders["tags"] = [
-        (["vip"] if v else []) + (tags_of[o] if o in tags_of.index else [])
-        for o, v in zip(orders["order_id"], loyal, strict=True)
-    ]
+    cause_tags = orders["order_id"].map(tags_of)
+    orders["tags"] = [(["vip"] if v else []) + (c if isinstance(c, list) else [])
+                      for c, v in zip(cause_tags.to_numpy(dtype=object), loyal, strict=True)]
     orders["note"] = None
-    orders["cancelled_at"] = pd.Series(pd.NaT, index=orders.index, dtype="datetime64[us, UTC]")
-    orders["cancel_reason"] = None
+    cancelled_us = orders["order_id"].map(cancels.set_index("order_id")["cancelled_us"])
+    orders["cancelled_at"] = pd.Series(pd.to_datetime(cancelled_us, unit="us", utc=True).to_numpy(),
+                                       index=orders.index, dtype="datetime64[us, UTC]")
+    orders["cancel_reason"] = orders["order_id"].map(cancels.set_index("order_id")["cancel_reason"]).astype(object)
+    orders["cancel_reason"] = orders["cancel_reason"].where(orders["cancel_reason"].notna(), None)
     last_refund = refunds.groupby("order_id")["created_us"].max()
     updated = np.maximum(orders["created_us"].to_numpy(),
                          orders["order_id"].map(last_refund).fillna(0).to_numpy().astype(np.int64))

@@ -470,6 +470,10 @@ def _internal_notes(rng: np.random.Generator, world: World, esc: pd.DataFrame, s
     staff_id = [sup_key["staff_id"].get(k, pd.NA) for k in keys]
     created = event_times.loc[list(zip(notes["kind"], notes["id"]))].to_numpy() - rng.integers(
         600_000_000, 6 * HOUR_US, len(notes))
+    # a note cannot predate its conversation: an event soon after the conversation opened gets its approval
+    # written a minute after the conversation's first message
+    opened = _us(notes["conversation_slug"].map(conv["created_at"]))
+    created = np.maximum(created, opened + 60_000_000)
     return pd.DataFrame({
         "message_id": np.arange(92_000_000_000, 92_000_000_000 + len(notes), dtype=np.int64),
         "conversation_slug": notes["conversation_slug"].to_numpy(), "brand": brand.to_numpy(),

@@ -1,7 +1,8 @@
 """Each planted data defect is caught by the completeness check meant for it (METRICS.md §12).
 
 The two blocking defects share one sandbox and one run (a run costs over a minute): each test reads the line of
-its own check; `missing_fx` (a warning) has its own run, which must publish and still equal the ground truth.
+its own check; `missing_fx` (a warning) shares the run under API faults in tests/reliability/test_faults.py, which
+must publish and still equal the ground truth.
 `duplicate_records` and `schema_drift` are in tests/expectations/test_defect_checks.py.
 """
 
@@ -50,19 +51,3 @@ def test_blocking_defect_is_caught_by_its_check_and_nothing_is_published(defect:
     assert returncode == 1, output[-4000:]
     assert "NOT published" in output, output[-4000:]
     assert leakwatch.serving.read_bytes() == before, "serving.duckdb is left as it was"
-
-
-def test_missing_fx_warns_publishes_and_still_equals_the_ground_truth(tmp_path) -> None:
-    leakwatch = Leakwatch(tmp_path / "var")
-    generated = leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", "3", "--defect", "missing_fx",
-                          "--free-ports")
-    assert generated.returncode == 0, generated.stderr
-    planted = _planted(generated.stdout, "missing_fx")
-    result = leakwatch("run")
-    output = result.stdout + result.stderr
-    failed = [line for line in output.splitlines() if "fx_rate_for_every_currency_day [warn] FAILED" in line]
-    assert failed and any(planted in line for line in failed), (planted, output[-4000:])
-    assert result.returncode == 0, output[-4000:]
-    assert leakwatch.serving.exists()
-    verified = leakwatch("verify")
-    assert verified.returncode == 0, verified.stdout[-3000:]

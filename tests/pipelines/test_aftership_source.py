@@ -3,7 +3,6 @@ clock, and after the clock moves a second run that equals the world again having
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import dlt
@@ -19,7 +18,7 @@ from pipelines.sources.aftership.settings import LOOKBACK_SECONDS
 from sandbox.emulators.aftership import api_key
 from sandbox.emulators.server import start_background_thread
 from sandbox.world import load_world, world_at
-from sandbox.world.generate import generate_world, write_meta
+from tests.conftest import Leakwatch
 
 ADVANCE_DAYS = 3
 
@@ -45,8 +44,10 @@ def _stats(base_url: str, reset: bool = False) -> dict:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("aftership")
-    world_dir = generate_world("small", 13, root)
+    leakwatch = Leakwatch(tmp_path_factory.mktemp("aftership"))
+    generated = leakwatch("sandbox", "generate", "--preset", "small", "--seed", "13", "--free-ports")
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    root, world_dir = leakwatch.var_dir, leakwatch.var_dir / "sandbox" / "world"
     handle = start_background_thread(world_dir)
     key = api_key(load_world(world_dir))
     path = root / "w.duckdb"
@@ -59,7 +60,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
         pipeline.run(aftership_source(base_url=base, api_key=key), loader_file_format="parquet")
         return _stats(base)
 
-    yield world_dir, path, run
+    yield world_dir, path, run, leakwatch
     handle.stop()
 
 
@@ -83,7 +84,7 @@ def _assert_equals_world(world_dir: Path, path: Path) -> None:
 
 
 def test_first_run_equals_the_world_at_the_clock(sandbox) -> None:
-    world_dir, path, run = sandbox
+    world_dir, path, run, _ = sandbox
     stats = run()
     _assert_equals_world(world_dir, path)
     trackings, _ = _truth(world_dir)
@@ -91,14 +92,13 @@ def test_first_run_equals_the_world_at_the_clock(sandbox) -> None:
 
 
 def test_after_the_clock_moves_a_rerun_fetches_only_changes_plus_lookback(sandbox) -> None:
-    world_dir, path, run = sandbox
+    world_dir, path, run, leakwatch = sandbox
     before, _ = _truth(world_dir)
     last_seen = pd.to_datetime(before["updated_at"], utc=True).max()
-    meta_path = world_dir / "meta.json"
-    world = load_world(world_dir)
-    world.meta["as_of"] = (pd.Timestamp(world.meta["as_of"]) + pd.Timedelta(days=ADVANCE_DAYS)).isoformat()
-    write_meta(world, world_dir)
-    assert json.loads(meta_path.read_text())["as_of"] == world.meta["as_of"]
+    clock = pd.Timestamp(load_world(world_dir).meta["as_of"])
+    advanced = leakwatch("sandbox", "advance", "--days", str(ADVANCE_DAYS))
+    assert advanced.returncode == 0, advanced.stdout[-2000:] + advanced.stderr[-2000:]
+    assert pd.Timestamp(load_world(world_dir).meta["as_of"]) == clock + pd.Timedelta(days=ADVANCE_DAYS)
 
     after, _ = _truth(world_dir)
     window_start = last_seen - pd.Timedelta(seconds=LOOKBACK_SECONDS)

@@ -1,8 +1,9 @@
 """The leaks area through Shopify: returns, replacement orders, store credit and refund staff, extracted by the
 dlt source from the emulator, equal the world at the clock, before and after the clock moves.
 
-One `tiny` world (world only: no sheets nor ground truth), the emulator in-process on a free port, two source runs
-into a private DuckDB: at the generated clock (bulk backfill), then 4 days later (incremental on `updated_at`).
+One `tiny` sandbox (`leakwatch sandbox generate`), the emulator in-process on a free port, two source runs into
+a private DuckDB: at the generated clock (bulk backfill), then 4 days later (`leakwatch sandbox advance`;
+incremental on `updated_at`).
 Every query the source sends is validated against the vendored schema by the emulator (an invalid one answers
 with errors, which the source raises on).
 """
@@ -21,7 +22,7 @@ import pytest
 from pipelines.sources.shopify import shopify_source
 from sandbox.emulators.shopify import create_app
 from sandbox.world import World, load_world, world_at
-from sandbox.world.generate import generate_world, write_meta
+from tests.conftest import Leakwatch
 from tests.emulators.helpers import serve
 
 SEED = 23
@@ -46,8 +47,10 @@ def _read(path: Path) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
-    out = tmp_path_factory.mktemp("shopify_leaks")
-    world_dir = generate_world("tiny", SEED, out)
+    leakwatch = Leakwatch(tmp_path_factory.mktemp("shopify_leaks"))
+    generated = leakwatch("sandbox", "generate", "--preset", "tiny", "--seed", str(SEED), "--free-ports")
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    out, world_dir = leakwatch.var_dir, leakwatch.var_dir / "sandbox" / "world"
     full = load_world(world_dir)
     stores = full.stores
     tokens = dict(zip(stores["store_id"], stores["access_token"]))
@@ -58,9 +61,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     with serve(create_app(world_dir, bucket_size=20_000, restore_rate=1_000)) as base_url:
         shops = [{"store_id": s.store_id, "base_url": f"{base_url}/shops/{s.shop}"} for s in stores.itertuples()]
         for step in range(2):
-            if step:  # move the clock as `sandbox advance` does (meta.json; the emulator re-reads it)
-                full.meta["as_of"] = (pd.Timestamp(full.meta["as_of"]) + ADVANCE).isoformat().replace("+00:00", "Z")
-                write_meta(full, world_dir)
+            if step:  # the emulator sees the clock `leakwatch sandbox advance` moves
+                advanced = leakwatch("sandbox", "advance", "--days", str(ADVANCE / pd.Timedelta(days=1)))
+                assert advanced.returncode == 0, advanced.stdout[-2000:] + advanced.stderr[-2000:]
             pipeline.run(shopify_source(shops=shops, access_tokens=tokens))
             done.append(Run(world_at(load_world(world_dir)), _read(path)))
     yield done[0], done[1]

@@ -18,7 +18,7 @@ from pipelines.sources.stripe import stripe_source
 from pipelines.sources.stripe.settings import OVERLAP_SECONDS
 from sandbox.emulators.stripe import create_app
 from sandbox.world import payments
-from sandbox.world.generate import generate_world
+from tests.conftest import Leakwatch
 from tests.emulators.helpers import serve
 
 # raw table -> (world table, id column)
@@ -44,13 +44,10 @@ def _clock(world_dir: Path) -> pd.Timestamp:
     return pd.Timestamp(json.loads((world_dir / "meta.json").read_text())["as_of"]).tz_convert("UTC")
 
 
-def _move_clock(world_dir: Path, delta: pd.Timedelta) -> None:
-    """What `sandbox advance` does for the emulators: a new `as_of` in meta.json (written atomically)."""
-    meta = json.loads((world_dir / "meta.json").read_text())
-    meta["as_of"] = (_clock(world_dir) + delta).isoformat().replace("+00:00", "Z")
-    tmp = world_dir / ".meta.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    tmp.replace(world_dir / "meta.json")
+def _move_clock(leakwatch: Leakwatch, delta: pd.Timedelta) -> None:
+    """`leakwatch sandbox advance`: the emulator serving the world sees the new clock."""
+    result = leakwatch("sandbox", "advance", "--days", str(delta / pd.Timedelta(days=1)))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
 def _seconds(stamps: pd.Series) -> np.ndarray:
@@ -60,8 +57,11 @@ def _seconds(stamps: pd.Series) -> np.ndarray:
 class Harness:
     """A `small` world, its Stripe emulator and one dlt pipeline into a private DuckDB file."""
 
-    def __init__(self, root: Path, world_dir: Path, base_url: str):
-        self.world_dir, self.base_url, self.path = world_dir, base_url, root / "w.duckdb"
+    def __init__(self, leakwatch: Leakwatch, base_url: str):
+        root = leakwatch.var_dir
+        self.leakwatch, self.sandbox = leakwatch, root / "sandbox"
+        self.world_dir, self.base_url, self.path = self.sandbox / "world", base_url, root / "w.duckdb"
+        world_dir = self.world_dir
         self.tables = {p.stem: pd.read_parquet(p) for p in (world_dir / "payments").glob("*.parquet")}
         accounts = self.tables["stripe_accounts"]
         self.accounts = [{"brand": b, "account_id": a} for b, a in zip(accounts["brand"], accounts["account_id"])]
@@ -97,10 +97,11 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("stripe")
-    world_dir = generate_world("small", 11, root)
-    with serve(create_app(world_dir)) as base_url:
-        h = Harness(root, world_dir, base_url)
+    leakwatch = Leakwatch(tmp_path_factory.mktemp("stripe"))
+    generated = leakwatch("sandbox", "generate", "--preset", "small", "--seed", "11", "--free-ports")
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    with serve(create_app(leakwatch.var_dir / "sandbox" / "world")) as base_url:
+        h = Harness(leakwatch, base_url)
         h.first_stats = h.run()
         yield h
 
@@ -114,7 +115,7 @@ def test_first_run_loads_every_object_at_the_clock_once(harness: Harness) -> Non
 
 def test_rerun_after_three_days_fetches_only_changes_and_equals_the_world_again(harness: Harness) -> None:
     old_clock = _clock(harness.world_dir)
-    _move_clock(harness.world_dir, ADVANCE)
+    _move_clock(harness.leakwatch, ADVANCE)
     stats = harness.run()
     harness.assert_equals_world()
     new_clock = _clock(harness.world_dir)
@@ -144,3 +145,31 @@ def test_late_changes_are_caught(harness: Harness) -> None:
     now_refunded = new["charges"].set_index("charge_id")["amount_refunded_cents"].reindex(refunded.index)
     assert (now_refunded != refunded).sum() > 0
     assert _query(harness.path, "select count(*) - count(distinct id) from raw_stripe.charges") == [(0,)]
+
+
+def test_lost_disputes_past_the_event_retention_are_dated_at_their_debit(harness: Harness) -> None:
+    """A dispute lost more than 30 days before the first run has no `charge.dispute.closed` event any more (Stripe
+    keeps 30 days) and a dispute object has no close time: its leak event is dated at the local date Stripe debited
+    it, the dispute's opening, which the loaded dispute carries. The ground truth dates every lost chargeback so."""
+    first_clock = _clock(harness.world_dir) - ADVANCE
+    world = harness.tables["disputes"]
+    closed = pd.to_datetime(world["closed_at"], utc=True)
+    old_lost = set(world.loc[(world["final_status"] == "lost") & (closed < first_clock - pd.Timedelta(days=30)),
+                             "dispute_id"])
+    assert old_lost, "the small world has disputes lost before Stripe's event retention at the first run"
+    closes = {r[0] for r in _query(harness.path, "select dispute from raw_stripe.dispute_events "
+                                                 "where type = 'charge.dispute.closed'")}
+    assert closes and not (old_lost & closes), "their close events were gone at the first run"
+
+    truth = duckdb.connect(str(harness.sandbox / "ground_truth.duckdb"), read_only=True)
+    try:
+        events = truth.execute("select object_id, store_id, local_date from leak_events_full "
+                               "where event_type = 'chargeback'").df()
+    finally:
+        truth.close()
+    zones = pd.read_csv(harness.sandbox / "sheets" / "stores.csv").set_index("store_id")["timezone"]
+    created = dict(_query(harness.path, "select id, created from raw_stripe.disputes"))
+    debit_dates = [pd.Timestamp(created[d]).tz_convert(zones[s]).date()
+                   for d, s in zip(events["object_id"], events["store_id"], strict=True)]
+    assert old_lost & set(events["object_id"]), "some of them are leak events of the ground truth"
+    assert [pd.Timestamp(d).date() for d in events["local_date"]] == debit_dates

@@ -12,25 +12,14 @@ import pytest
 
 from sandbox.build import generate
 from sandbox.world import load_world, world_at
+from tests.metrics_md import metric_names
 
 RETURN_REASONS = {"COLOR", "DEFECTIVE", "NOT_AS_DESCRIBED", "OTHER", "SIZE_TOO_LARGE", "SIZE_TOO_SMALL", "STYLE",
                   "UNKNOWN", "UNWANTED", "WRONG_ITEM"}  # Shopify Admin GraphQL `ReturnReason`
 RESOLUTIONS = {"replacement", "store_credit", "partial_refund", "cash_refund", "reship_free"}
 
-# METRICS.md §13, every metric name of the canonical `kpis` table
-METRICS_13 = [
-    "orders_paid", "net_revenue", "gross_profit", "refund_cost", "refund_cost_pct_of_profit",
-    "preventable_refund_cost", "preventable_share", "cause_coverage", "tagged_share", "leak_cost",
-    "matrix_compliance_rate", "cash_before_credit_count", "over_limit_unapproved_count", "dispute_count",
-    "chargeback_cost", "preventable_dispute_share", "dispute_win_rate", "dispute_rate_visa",
-    "dispute_rate_mastercard", "disputes_at_risk", "disputes_missed", "orders_within_48h_rate",
-    "supplier_sla_hit_rate", "carrier_on_time_rate", "carrier_transit_days_p50", "open_over_48h_count",
-    "eligible_claim_parcels", "claim_filing_rate", "claim_recovery_rate", "compensation_recovered",
-    "unfiled_past_window_count", "first_response_hours_p50", "first_response_business_hours_p50",
-    "frt_within_target_rate", "refund_ticket_first_response_business_hours_p50",
-    "resolved_within_3_exchanges_rate", "template_usage_rate", "return_cycle_days_p50", "exchange_share",
-    "auth_success_rate", "integration_issue_count", "data_completeness",
-]
+# METRICS.md §13, every metric name of the canonical `kpis` table (parsed, so it cannot drift)
+METRICS_13 = metric_names()
 OWNED_ELSEWHERE = {"data_completeness"}  # built by the data-completeness helper, not by the ground truth
 LEAK_COST_DIMENSIONS = {"supplier", "sku", "market", "carrier", "cause"}
 
@@ -202,6 +191,13 @@ def test_return_cycle_p50_and_exchange_share_from_the_world(tiny: Path) -> None:
         assert row["return_cycle_days_p50"] == pytest.approx(float(np.median(group["days"])))
         exchanges = (group["outcome"] == "exchange").sum()
         assert row["exchange_share"] == pytest.approx(exchanges / len(group))
+    # METRICS.md §13: dimension NULL only; by-provider cycle times stay in the returns_processed table
+    split = _sql(tiny, "select count(*) n from (select metric, dimension from kpis union all "
+                       "select metric, dimension from area_kpis) "
+                       "where metric = 'return_cycle_days_p50' and dimension is not null")
+    assert split["n"].iloc[0] == 0
+    providers = _sql(tiny, "select count(distinct returns_provider) n from returns_processed")
+    assert providers["n"].iloc[0] >= 2
 
 
 def test_every_metric_of_metrics_13_is_in_the_demo_ground_truth(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -410,3 +410,64 @@ def test_visa_same_month_mastercard_previous_month(tmp_path: Path) -> None:
     missed = gtp.compute_kpis(world, tables, sheets_dir, as_of=pd.Timestamp("2026-03-06T00:00Z"))
     missed = missed[(missed["grain"] == "asof") & (missed["store_id"] == "s-us")]
     assert missed.set_index("metric").loc["disputes_missed", "value"] == 2
+
+
+def test_preventable_dispute_share_uses_every_condition(tmp_path: Path) -> None:
+    """§6 any one of: credit_not_processed; product_not_received and (missed SLA | no tracking | never delivered);
+    a first reply overdue (48 business hours) before the dispute; product_unacceptable after a refund request."""
+    world, tables, sheets_dir = _hand_built(tmp_path)
+    cases = {  # charge index -> (reason, fulfilment facts (within 48h, tracking, delivered), support row)
+        0: ("credit_not_processed", (True, True, True), None),
+        1: ("product_not_received", (False, True, True), None),
+        2: ("product_not_received", (True, False, False), None),
+        3: ("product_not_received", (True, True, False), None),
+        4: ("product_not_received", (True, True, True), None),  # not preventable
+        5: ("fraudulent", (True, True, True), ("2026-02-10T15:00Z", None, None)),  # unanswered, due before
+        6: ("fraudulent", (True, True, True), ("2026-02-10T15:00Z", "2026-02-09T15:00Z", None)),  # answered in time
+        7: ("fraudulent", (True, True, True), ("2026-02-21T15:00Z", None, None)),  # due after the dispute
+        8: ("product_unacceptable", (True, True, True), ("2026-03-01T15:00Z", "2026-02-02T15:00Z",
+                                                         "2026-02-01T15:00Z")),
+        9: ("product_unacceptable", (True, True, True), ("2026-03-01T15:00Z", "2026-02-22T15:00Z",
+                                                         "2026-02-22T15:00Z")),  # request after the dispute
+    }
+    template = tables["disputes"].iloc[0]
+    tables["disputes"] = pd.DataFrame([{**template.to_dict(), "dispute_id": f"du_{c}", "charge_id": f"ch_{c}",
+                                        "reason": reason} for c, (reason, _, _) in cases.items()])
+    tables["balance_transactions"] = tables["balance_transactions"].iloc[:0]
+    fulfilment = pd.DataFrame([{"order_id": c, "shipped_within_48h": f[0], "has_tracking": f[1],
+                                "delivered_at": pd.Timestamp("2026-01-20T00:00Z") if f[2] else pd.NaT}
+                               for c, (_, f, _) in cases.items()])
+    support = pd.DataFrame([{"order_id": c, "first_reply_due_at": pd.Timestamp(s[0]),
+                             "first_reply_at": pd.Timestamp(s[1]) if s[1] else pd.NaT,
+                             "refund_requested_at": pd.Timestamp(s[2]) if s[2] else pd.NaT}
+                            for c, (_, _, s) in cases.items() if s])
+    kpis = gtp.compute_kpis(world, tables, sheets_dir, fulfilment=fulfilment, support=support)
+    share = kpis[(kpis["metric"] == "preventable_dispute_share") & kpis["store_id"].isna()
+                 & (kpis["period_start"] == date(2026, 2, 1))]["value"]
+    assert share.tolist() == [pytest.approx(6 / 10)]  # cases 0, 1, 2, 3, 5, 8
+    alone = gtp.compute_kpis(world, tables, sheets_dir)
+    alone = alone[(alone["metric"] == "preventable_dispute_share") & alone["store_id"].isna()
+                  & (alone["period_start"] == date(2026, 2, 1))]["value"]
+    assert alone.tolist() == [pytest.approx(1 / 10)]  # without the inputs only credit_not_processed
+
+
+def test_preventability_inputs_from_the_true_world(tmp_path: Path) -> None:
+    """Due = created + 48 business hours of the order's store (whole business days: at least 48 calendar hours,
+    more over a weekend); tracking and delivery read off the world's fulfilments at its clock."""
+    from sandbox.world import world_at
+    from sandbox.world.generate import build_world as build
+
+    base = build("tiny", SEED)
+    sheets = write_sheets(base, tmp_path)
+    world = world_at(base)
+    fulfilment, support = gtp.preventability_inputs(world, sheets)
+    assert len(fulfilment) == len(world.orders) and len(support) > 0
+    waited = (support["first_reply_due_at"] - support["order_id"].map(
+        world.areas["support"]["conversations"].dropna(subset=["order_id"]).groupby("order_id")["created_at"].min()))
+    assert (waited >= pd.Timedelta(hours=48)).all()
+    assert (waited > pd.Timedelta(hours=48)).any()  # a weekend in between
+    fl = world.areas["fulfilment"]["fulfillments"]
+    assert set(fulfilment.loc[fulfilment["has_tracking"], "order_id"]) == set(fl["order_id"])
+    decided = fulfilment["shipped_within_48h"].dropna()
+    assert decided.isin([True, False]).all() and (~decided.astype(bool)).any() and decided.astype(bool).any()
+    assert fulfilment["delivered_at"].notna().sum() > 0

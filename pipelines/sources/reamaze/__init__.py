@@ -28,6 +28,7 @@ from typing import Any
 import dlt
 from dlt.common.typing import TDataItem
 
+from pipelines.sources import declared_tables
 from pipelines.sources.reamaze.helpers import (
     brand_client,
     contact_row,
@@ -71,12 +72,19 @@ def reamaze_source(
     )
 
 
+def _declared(*tables: str) -> Iterator[Any]:
+    """The tables a resource fills, created even when no row reaches them."""
+    return declared_tables({table: TABLE_COLUMNS[table] for table in tables},
+                           {table: list(PRIMARY_KEYS[table]) for table in tables})
+
+
 def _merge(table: str) -> dict[str, Any]:
     return {"write_disposition": "merge", "primary_key": list(PRIMARY_KEYS[table]), "columns": TABLE_COLUMNS[table]}
 
 
 def _full_list(clients: dict[str, Any], resource: str, shape: Any) -> Any:
     def rows() -> Iterator[TDataItem]:
+        yield from _declared(resource)
         for brand, client in clients.items():
             for page in pages(client, resource, resource):
                 yield [shape(item, brand) for item in page]
@@ -86,6 +94,7 @@ def _full_list(clients: dict[str, Any], resource: str, shape: Any) -> Any:
 @dlt.resource(name="conversations", write_disposition="merge")
 def conversations(clients: dict[str, Any], lookback_seconds: int) -> Iterator[TDataItem]:
     """Messages of the window, then the conversations that changed (tables `messages` and `conversations`)."""
+    yield from _declared("messages", "conversations")
     state = dlt.current.resource_state()
     cursors: dict[str, str] = state.setdefault("message_cursor_by_brand", {})
     inbox: dict[str, dict[str, int]] = state.setdefault("inbox_status_by_brand", {})
@@ -136,6 +145,7 @@ def _changed(row: dict[str, Any], since: str, active: set[str], inbox: dict[str,
 @dlt.resource(name="contacts", **_merge("contacts"))
 def contacts(clients: dict[str, Any]) -> Iterator[TDataItem]:
     """Contacts newest first, until a page reaches one loaded before (the rest of that page is the overlap)."""
+    yield from _declared("contacts")
     newest_by_brand: dict[str, int] = dlt.current.resource_state().setdefault("newest_id_by_brand", {})
     for brand, client in clients.items():
         known = newest_by_brand.get(brand)

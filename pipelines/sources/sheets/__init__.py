@@ -16,12 +16,23 @@ import dlt
 from pipelines.sources.sheets.helpers import read_sheet
 from pipelines.sources.sheets.settings import SHEETS, SheetSpec
 
+# dlt data type of each sheet column type (the type dlt infers from the parsed values)
+DLT_TYPES = {"str": "text", "int": "bigint", "decimal": "decimal", "date": "date", "bool": "bool",
+             "currency": "text", "hhmm": "text", "timezone": "text"}
+
+
+def sheet_columns(spec: SheetSpec) -> dict[str, dict[str, Any]]:
+    """dlt column hints of a sheet: every declared column exists in its raw table, even with no row or no value."""
+    return {column: {"data_type": DLT_TYPES[kind.rstrip("?")]} for column, kind in spec.columns.items()}
+
 
 def _sheet_resource(name: str, spec: SheetSpec, folder: Path) -> Any:
     def rows() -> Iterator[list[dict[str, Any]]]:
-        yield read_sheet(folder / f"{name}.csv", spec)
+        parsed = read_sheet(folder / f"{name}.csv", spec)
+        yield parsed or dlt.mark.materialize_table_schema()  # a sheet with no row yet still gets its table
 
-    return dlt.resource(rows, name=name, write_disposition="replace", primary_key=list(spec.key))
+    return dlt.resource(rows, name=name, write_disposition="replace", primary_key=list(spec.key),
+                        columns=sheet_columns(spec))
 
 
 @dlt.source(name="sheets", max_table_nesting=0)

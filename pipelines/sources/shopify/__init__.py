@@ -21,6 +21,7 @@ from typing import Any
 import dlt
 from dlt.common.typing import TDataItem
 
+from pipelines.sources import declared_tables
 from pipelines.sources.shopify.bulk import bulk_orders, paged_orders
 from pipelines.sources.shopify.helpers import flatten_order, graphql_url
 from pipelines.sources.shopify.objects import (
@@ -78,6 +79,7 @@ def orders(shops: list[dict[str, str]], access_tokens: dict[str, str], api_versi
     resource, and one resource per shop would scatter each raw table over many resources). Rows fetched
     twice through the look-back are merged on `id`, so they never duplicate.
     """
+    yield from declared_tables(TABLE_COLUMNS)  # every table exists, with or without rows (no return yet…)
     state = dlt.current.resource_state().setdefault("cursor_by_store", {})
     for shop in shops:
         store_id = shop["store_id"]

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from dlt.sources.helpers import requests
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from pipelines.sources.shopify.helpers import ShopifyQueryError, search_since
 from pipelines.sources.shopify.leaks import fill_leaks
@@ -40,6 +41,7 @@ REFUND_COST = 58  # one refund of REFUNDS_QUERY: itself, its total, staff member
 POLL_SECONDS = 0.2
 POLL_MAX_SECONDS = 5.0
 BULK_TIMEOUT_SECONDS = 3600.0
+DOWNLOAD_ATTEMPTS = 5
 
 MONEY = "shopMoney { amount currencyCode }"
 ORDER_FIELDS = f"""id name createdAt updatedAt processedAt cancelledAt cancelReason tags note email currencyCode test
@@ -217,6 +219,14 @@ def read_jsonl(url: str | None) -> Iterator[dict[str, Any]]:
             yield orjson.loads(line)
 
 
+@retry(retry=retry_if_exception_type((requests.ChunkedEncodingError, requests.ConnectionError)),
+       stop=stop_after_attempt(DOWNLOAD_ATTEMPTS), wait=wait_exponential(multiplier=0.5, max=30), reraise=True)
+def download_orders(url: str | None) -> list[dict[str, Any]]:
+    """The orders of a bulk result file, read again from its start when the connection breaks mid-body (the file
+    is streamed, so a cut body surfaces while reading, past the retries of dlt's client, which cover the request)."""
+    return assemble(read_jsonl(url))
+
+
 def assemble(lines: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
     """Orders with their line items put back from `__parentId` lines, shaped like the paginated nodes."""
     orders: dict[str, dict[str, Any]] = {}
@@ -240,7 +250,7 @@ def bulk_orders(client: ShopifyClient, sleep: Callable[[float], None] = time.sle
                 poll_seconds: float = POLL_SECONDS, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
     """Every order of the shop, complete, from one bulk operation (in batches of `batch` orders)."""
     op = run_bulk_query(client, BULK_QUERY, sleep=sleep, poll_seconds=poll_seconds)
-    orders = assemble(read_jsonl(op["url"]))
+    orders = download_orders(op["url"])
     seen_customers: set[str] = set()
     for i in range(0, len(orders), batch):
         chunk = orders[i:i + batch]

@@ -25,6 +25,7 @@ from typing import Any
 import dlt
 from dlt.common.typing import TDataItem
 
+from pipelines.sources import declared_tables
 from pipelines.sources.shopify.helpers import (
     ShopifyQueryError,
     graphql_url,
@@ -113,6 +114,11 @@ def _with_hints(table: str, rows: list[TDataItem]) -> Any:
         write_disposition="merge"), create_table_variant=True)
 
 
+def _declared(*tables: str) -> Iterator[Any]:
+    """The tables a resource fills, created even when no row reaches them."""
+    return declared_tables({table: OBJECT_TABLE_COLUMNS[table] for table in tables}, PRIMARY_KEYS)
+
+
 def _flush(by_table: dict[str, list[TDataItem]]) -> Iterator[TDataItem]:
     for table, rows in by_table.items():
         if rows:
@@ -176,6 +182,7 @@ def flatten_location(location: dict[str, Any], store_id: str) -> dict[str, Any]:
 def fulfillments(shops: list[dict[str, str]], access_tokens: dict[str, str], api_version: str,
                  lookback_seconds: int, page_size: int = FULFILLMENT_ORDERS_PAGE_SIZE) -> Iterator[TDataItem]:
     """Fulfillments and their line items of the orders updated since each shop's cursor minus the look-back."""
+    yield from _declared("fulfillments", "fulfillment_line_items")
     state = dlt.current.resource_state().setdefault("cursor_by_store", {})
     query = load_query("order_fulfillments")
     for shop in shops:
@@ -199,6 +206,7 @@ def fulfillments(shops: list[dict[str, str]], access_tokens: dict[str, str], api
 def product_variants(shops: list[dict[str, str]], access_tokens: dict[str, str], api_version: str,
                      lookback_seconds: int, page_size: int = VARIANTS_PAGE_SIZE) -> Iterator[TDataItem]:
     """Variants (with their product's title, handle, vendor, status) updated since each shop's cursor."""
+    yield from _declared("product_variants")
     state = dlt.current.resource_state().setdefault("cursor_by_store", {})
     query = load_query("product_variants")
     for shop in shops:
@@ -217,6 +225,7 @@ def product_variants(shops: list[dict[str, str]], access_tokens: dict[str, str],
 def locations(shops: list[dict[str, str]], access_tokens: dict[str, str], api_version: str,
               page_size: int = LOCATIONS_PAGE_SIZE) -> Iterator[TDataItem]:
     """Every location of each shop (re-read whole: a shop has a handful)."""
+    yield from _declared("locations")
     query = load_query("locations")
     for shop in shops:
         store_id = shop["store_id"]

@@ -30,6 +30,7 @@ import dlt
 from dlt.common.typing import TDataItem
 from dlt.sources.helpers.rest_client import RESTClient
 
+from pipelines.sources import declared_tables
 from pipelines.sources.stripe.helpers import ROW_BUILDERS, list_pages, retrieve, stripe_client
 from pipelines.sources.stripe.settings import (
     API_BASE_URL,
@@ -71,8 +72,9 @@ def stripe_objects(accounts: list[dict[str, str]], api_keys: dict[str, str], bas
     One resource fills the five tables because late changes cross them (a refund re-reads its charge, a
     dispute its balance transactions) and one cursor set per account must move together.
     """
+    yield from declared_tables(TABLE_COLUMNS)  # every table exists, with or without rows (no dispute yet…)
+    hinted: set[str] = set(TABLE_COLUMNS)
     state = dlt.current.resource_state().setdefault("accounts", {})
-    hinted: set[str] = set()
     for account in accounts:
         client = stripe_client(base_url, api_keys[account["brand"].lower()], max_attempts, backoff_factor)
         sync = AccountSync(client, account, state.setdefault(account["account_id"], {}), overlap_seconds, hinted)

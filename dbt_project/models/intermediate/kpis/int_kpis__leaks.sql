@@ -1,7 +1,8 @@
 -- Leak KPIs (METRICS.md §3-§5, §10; rules in sandbox/world/leaks.md) per store and portfolio × local month, in
 -- the long format of marts.kpis. Rows: every store × month with a paid order, a leak event or a processed
--- return, and the portfolio (pooled) for every such month. return_cycle_days_p50 is not here: its ground truth
--- comes with rows by returns_provider, which Shopify's Return does not expose (marts.returns has the cycle days).
+-- return, and the portfolio (pooled) for every such month. return_cycle_days_p50 is the continuous median of the
+-- processed returns' cycle days (request -> closed by its refund / exchange) by local month of closing, dimension
+-- NULL only (METRICS.md §13): Shopify's Return does not say which returns provider handled it.
 {%- set kpi_dimensions = ['supplier', 'sku', 'market', 'carrier', 'cause'] %}
 
 with
@@ -153,7 +154,8 @@ returns_monthly as (
         store_id,
         period_start,
         sum(case when outcome = 'exchange' then 1 else 0 end) as exchanges,
-        sum(case when outcome = 'refund' then 1 else 0 end) as refunds
+        sum(case when outcome = 'refund' then 1 else 0 end) as refunds,
+        percentile_cont(0.5) within group (order by cycle_days) as return_cycle_days_p50
 
     from leveled_returns
     group by store_id, period_start
@@ -175,7 +177,8 @@ levels as (
         coalesce(events_monthly.cash_before_credit_count, 0) as cash_before_credit_count,
         coalesce(events_monthly.over_limit_unapproved_count, 0) as over_limit_unapproved_count,
         coalesce(returns_monthly.exchanges, 0) as exchanges,
-        coalesce(returns_monthly.refunds, 0) as return_refunds
+        coalesce(returns_monthly.refunds, 0) as return_refunds,
+        returns_monthly.return_cycle_days_p50
 
     from grid
     left join profit_monthly
@@ -265,6 +268,7 @@ long_format as (
         ('cash_before_credit_count', 'cash_before_credit_count'),
         ('over_limit_unapproved_count', 'over_limit_unapproved_count'),
         ('exchange_share', safe_ratio('exchanges', 'exchanges + return_refunds')),
+        ('return_cycle_days_p50', 'return_cycle_days_p50'),
     ] %}
 
     {%- for metric, expression in level_metrics %}

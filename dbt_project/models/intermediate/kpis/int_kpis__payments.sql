@@ -13,8 +13,14 @@ charges as (
 
 chargebacks as (
 
-    select * from {{ ref('int_payments__disputes_costed') }}
-    where not is_inquiry
+    select
+        disputes.*,
+        coalesce(preventability.is_preventable, false) as is_preventable
+
+    from {{ ref('int_payments__disputes_costed') }} as disputes
+    left join {{ ref('int_payments__dispute_preventability') }} as preventability
+        on disputes.dispute_id = preventability.dispute_id
+    where not disputes.is_inquiry
 
 ),
 
@@ -104,6 +110,7 @@ dispute_months as (
         sum(chargeback_cost) as chargeback_cost,
         sum(case when status = 'won' then 1 else 0 end) as won,
         sum(case when status = 'lost' then 1 else 0 end) as lost,
+        sum(case when is_preventable then 1 else 0 end) as preventable,
         sum(case when card_brand = 'visa' then 1 else 0 end) as visa_disputes,
         sum(case when card_brand = 'mastercard' then 1 else 0 end) as mastercard_disputes
 
@@ -149,6 +156,7 @@ dispute_store_level as (
         coalesce(dispute_months.chargeback_cost, 0) as chargeback_cost,
         coalesce(dispute_months.won, 0) as won,
         coalesce(dispute_months.lost, 0) as lost,
+        coalesce(dispute_months.preventable, 0) as preventable,
         coalesce(dispute_months.visa_disputes, 0) as visa_disputes,
         coalesce(dispute_months.mastercard_disputes, 0) as mastercard_disputes,
         coalesce(this_month.visa_succeeded, 0) as visa_succeeded,
@@ -181,6 +189,7 @@ dispute_levels as (
         sum(chargeback_cost) as chargeback_cost,
         sum(won) as won,
         sum(lost) as lost,
+        sum(preventable) as preventable,
         sum(visa_disputes) as visa_disputes,
         sum(mastercard_disputes) as mastercard_disputes,
         sum(visa_succeeded) as visa_succeeded,
@@ -242,6 +251,7 @@ asof_issues as (
     ('dispute_count', 'cast(disputes as double)'),
     ('chargeback_cost', 'cast(chargeback_cost as double)'),
     ('dispute_win_rate', safe_ratio('won', 'won + lost')),
+    ('preventable_dispute_share', safe_ratio('preventable', 'disputes')),
     ('dispute_rate_visa', safe_ratio('visa_disputes', 'visa_succeeded')),
     ('dispute_rate_mastercard', safe_ratio('mastercard_disputes', 'mastercard_succeeded_previous_month')),
 ] %}

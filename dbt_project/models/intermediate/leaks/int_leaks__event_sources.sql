@@ -92,15 +92,6 @@ disputes as (
 
 ),
 
-dispute_events as (
-
-    select * from {{ ref('stg_stripe__dispute_events') }}
-    where
-        event_type = 'charge.dispute.closed'
-        and created_at <= {{ as_of_ts() }}
-
-),
-
 trackings as (
 
     select * from {{ ref('stg_aftership__trackings') }}
@@ -181,33 +172,19 @@ credits_localised as (
 
 ),
 
-dispute_closures as (
-
-    select
-        dispute_id,
-        min(created_at) as closed_at
-
-    from dispute_events
-    group by dispute_id
-
-),
-
--- a lost dispute is dated (and converted) at the local date it closed; without its close event (older than
--- Stripe's event retention at the first run) at the date it was opened
+-- a lost dispute is dated (and converted) at the local date Stripe debited the disputed amount: when the dispute
+-- opened (its withdrawal balance transaction), as its §6 chargeback_cost. A dispute object has no close time and
+-- the charge.dispute.closed events expire after 30 days, so the close date is unknown for older disputes.
 chargebacks_localised as (
 
     select
         disputes.*,
-        coalesce(dispute_closures.closed_at, disputes.created_at) as lost_at,
-        cast(
-            {{ to_local('coalesce(dispute_closures.closed_at, disputes.created_at)', 'stores.timezone') }} as date
-        ) as lost_date
+        disputes.created_at as lost_at,
+        cast({{ to_local('disputes.created_at', 'stores.timezone') }} as date) as lost_date
 
     from disputes
     inner join stores
         on disputes.store_id = stores.store_id
-    left join dispute_closures
-        on disputes.dispute_id = dispute_closures.dispute_id
 
 ),
 

@@ -215,8 +215,10 @@ caused as (
 -- costs outside the event itself ----------------------------------------------------------------------------------
 
 -- a return label belongs to the order's return approved last on or before its shipment date (the label
--- provider's export names the order, not the return; the label is bought when the return is approved)
-label_returns as (
+-- provider's export names the order, not the return; the label is bought when the return is approved); when an
+-- order has several return labels on one day, the k-th latest of them (label id = purchase order) takes the k-th
+-- latest return approved on or before that day, so two returns approved the same day get one label each
+label_candidates as (
 
     select
         labels.label_id,
@@ -226,7 +228,12 @@ label_returns as (
         row_number() over (
             partition by labels.label_id
             order by returns.approved_at desc, returns.return_id desc
-        ) as return_rank
+        ) as return_rank,
+        count(*) over (partition by labels.label_id) as candidate_count,
+        dense_rank() over (
+            partition by labels.order_id, labels.shipment_date
+            order by labels.label_id desc
+        ) as label_rank
 
     from labels
     inner join returns
@@ -234,6 +241,19 @@ label_returns as (
             labels.order_id = returns.order_id
             and labels.shipment_date >= returns.approved_local_date
     where labels.direction = 'return'
+
+),
+
+label_returns as (
+
+    select
+        label_id,
+        label_cost_amount,
+        currency,
+        return_id
+
+    from label_candidates
+    where return_rank = least(label_rank, candidate_count)
 
 ),
 
@@ -248,7 +268,6 @@ return_labels as (
     inner join label_returns
         on
             caused.return_id = label_returns.return_id
-            and label_returns.return_rank = 1
     left join fx
         on
             label_returns.currency = fx.currency

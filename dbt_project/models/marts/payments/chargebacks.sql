@@ -1,5 +1,5 @@
 -- One row per Stripe chargeback (inquiries excluded) at the run's as-of time: reason, status, amounts, net
--- fees, cost, evidence deadline flags, preventability and the leak cause mapped from the reason (METRICS.md §6).
+-- fees, cost, evidence deadline flags, preventability (and why) and the leak cause mapped from the reason (§6).
 with
 
 disputes as (
@@ -12,6 +12,15 @@ disputes as (
 preventability as (
 
     select * from {{ ref('int_payments__dispute_preventability') }}
+
+),
+
+-- orders with a parcel delivered by the clock: product_not_received is then a late delivery, not a loss
+delivered_orders as (
+
+    select distinct order_id
+    from {{ ref('int_fulfilment__parcels') }}
+    where delivered_at <= {{ as_of_ts() }}
 
 ),
 
@@ -42,12 +51,14 @@ final as (
         cast(preventability.is_preventable as boolean) as is_preventable,
         cast(preventability.preventable_because as varchar) as preventable_because,
         cast(
-            case disputes.reason
-                when 'product_not_received' then 'lost_in_transit'
-                when 'product_unacceptable' then 'not_as_described'
-                when 'fraudulent' then 'fraud'
-                when 'credit_not_processed' then 'refund_process_failure'
-                when 'duplicate' then 'duplicate_charge'
+            case
+                when disputes.reason = 'product_not_received' and delivered_orders.order_id is not null
+                    then 'late_delivery'
+                when disputes.reason = 'product_not_received' then 'lost_in_transit'
+                when disputes.reason = 'product_unacceptable' then 'not_as_described'
+                when disputes.reason = 'fraudulent' then 'fraud'
+                when disputes.reason = 'credit_not_processed' then 'refund_process_failure'
+                when disputes.reason = 'duplicate' then 'duplicate_charge'
                 else 'unknown'
             end as varchar
         ) as cause
@@ -55,6 +66,8 @@ final as (
     from disputes
     left join preventability
         on disputes.dispute_id = preventability.dispute_id
+    left join delivered_orders
+        on disputes.order_id = delivered_orders.order_id
 
 )
 
