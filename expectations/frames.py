@@ -58,7 +58,8 @@ def currency_days_used(warehouse: Path) -> pd.DataFrame:
             select cogs_currency, paid_local_date from intermediate.int_order_lines__costed
             where cogs_currency is not null
             union
-            select currency, local_date from intermediate.int_refunds__costed where currency is not null
+            select original_currency, local_date from intermediate.int_leaks__event_sources
+            where event_type = 'refund' and original_amount <> 0
         )
         select
             used.currency || ' ' || cast(used.rate_date as varchar) as currency_day,

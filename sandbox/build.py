@@ -275,15 +275,22 @@ def advance(out_dir: Path, days: float) -> dict[str, object]:
 
 
 def _configured_ports(out_dir: Path) -> dict[str, int]:
+    """The emulator ports the sandbox config points at (a `--free-ports` sandbox keeps them when advanced)."""
     import tomllib
     from urllib.parse import urlparse
 
     path = out_dir / ".dlt" / "config.toml"
     if not path.exists():
         return {}
-    shops = tomllib.loads(path.read_text()).get("sources", {}).get("shopify", {}).get("shops", [])
-    port = urlparse(shops[0]["base_url"]).port if shops else None
-    return {"shopify": port} if port else {}
+    sources = tomllib.loads(path.read_text()).get("sources", {})
+    urls = {
+        "shopify": next(iter(sources.get("shopify", {}).get("shops", [])), {}).get("base_url"),
+        "stripe": sources.get("stripe", {}).get("base_url"),
+        "reamaze": next(iter(sources.get("reamaze", {}).get("brands", [])), {}).get("base_url"),
+        "aftership": sources.get("aftership", {}).get("base_url"),
+    }
+    ports = {name: urlparse(url).port for name, url in urls.items() if url}
+    return {name: port for name, port in ports.items() if port}
 
 
 def generate(preset: str, seed: int, out_dir: Path, defects: tuple[str, ...] = ()) -> dict[str, object]:

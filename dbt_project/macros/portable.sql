@@ -45,3 +45,40 @@
 {% macro hash_pii(expr) -%}
     {{ dbt.hash("lower(trim(" ~ expr ~ "))") }}
 {%- endmacro %}
+
+{#- Every match of a regex (`pattern`, a literal) replaced by `replacement` (an SQL expression without
+    back-references: their syntax differs per engine, see regex_escape). DuckDB replaces all only with 'g'. -#}
+{% macro regex_replace_all(string, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all', 'leakwatch')(string, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regex_replace_all(string, pattern, replacement) -%}
+    regexp_replace({{ string }}, '{{ pattern }}', {{ replacement }})
+{%- endmacro %}
+
+{% macro duckdb__regex_replace_all(string, pattern, replacement) -%}
+    regexp_replace({{ string }}, '{{ pattern }}', {{ replacement }}, 'g')
+{%- endmacro %}
+
+{#- A string with leading and trailing white space (line breaks included) removed. -#}
+{% macro strip_space(string) -%}
+    {{ regex_replace_all(string, '^\\s+|\\s+$', "''") }}
+{%- endmacro %}
+
+{#- A string with every regex metacharacter backslash-escaped, so it matches itself literally. -#}
+{% macro regex_escape(string) -%}
+    {{ return(adapter.dispatch('regex_escape', 'leakwatch')(string)) }}
+{%- endmacro %}
+
+{% macro default__regex_escape(string) -%}
+    regexp_replace({{ string }}, '([.^$*+?()\[\]{}|\\])', '\\$1')
+{%- endmacro %}
+
+{% macro spark__regex_escape(string) -%}
+    regexp_replace({{ string }}, '([.^$*+?()\\[\\]{}|\\\\])', '\\\\$1')
+{%- endmacro %}
+
+{% macro duckdb__regex_escape(string) -%}
+    regexp_replace({{ string }}, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g')
+{%- endmacro %}
+

@@ -84,18 +84,12 @@ def _examples(serving: Path, window_rows: pd.Series, dimension: str, value: str)
 
 
 def window_days(serving: Path, window: str) -> pd.Series:
-    """First and last local day of the window, from the run's as-of date (same rule as the marts)."""
+    """First and last local day of the window, as the marts applied it (marts.leak_windows)."""
     return query(serving, """
-        with clock as (select cast(max(as_of) as date) as today from marts.fix_candidates)
-        select
-            case when ? = 'last_full_month'
-                then cast(date_trunc('month', today) - interval 1 month as date)
-                else cast(today - interval 89 day as date) end as first_day,
-            case when ? = 'last_full_month'
-                then cast(date_trunc('month', today) - interval 1 day as date)
-                else today end as last_day
-        from clock
-    """, [window, window]).iloc[0]
+        select window_start as first_day, window_end as last_day
+        from marts.leak_windows
+        where time_window = ?
+    """, [window]).iloc[0]
 
 
 def _money(value: float, currency: str) -> str:
@@ -105,7 +99,7 @@ def _money(value: float, currency: str) -> str:
 def build(serving: Path, as_of: datetime) -> Report:
     period = as_of.date().replace(day=1)
     title = f"Leakwatch monthly optimisation note {period:%B %Y}"
-    needed = [t for t in ("fix_candidates", "leakage_concentration", "leak_events")
+    needed = [t for t in ("fix_candidates", "leakage_concentration", "leak_events", "leak_windows")
               if not has_table(serving, "marts", t)]
     if needed:
         text = (f"# Monthly optimisation note — {period:%B %Y}\n\nNot drafted: "

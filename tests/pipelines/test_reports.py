@@ -122,7 +122,7 @@ def test_the_runs_monthly_note_is_drafted_from_the_published_fix_candidates(publ
 
 
 def _leak_marts(path: Path) -> None:
-    """A serving DB with the four leak marts the note reads: two candidates last month, one in 90 days."""
+    """A serving DB with the five leak marts the note reads: two candidates last month, one in 90 days."""
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema marts")
@@ -147,6 +147,10 @@ def _leak_marts(path: Path) -> None:
             ('refund-3', date '2026-09-20', 'lumen-au', 'AU', 'supplier_defect', 'cash_refund', 999.0),
             ('refund-4', date '2026-10-21', 'lumen-us', 'US', 'wrong_item', 'cash_refund', 100.0)
         ) as t(leak_event_id, local_date, store_id, market, cause, resolution, refund_cost)""")
+        con.execute("""create table marts.leak_windows as select * from (values
+            ('last_full_month', date '2026-10-01', date '2026-10-31'),
+            ('trailing_90d', date '2026-08-05', date '2026-11-02')
+        ) as t(time_window, window_start, window_end)""")
         con.execute("""create table marts.leak_event_lines as select * from (values
             ('refund-1', 'LUM-1', 'sup-a', 500.0), ('refund-2', 'LUM-2', 'sup-a', 200.0),
             ('refund-2', 'LUM-7', 'sup-b', 100.0), ('refund-3', 'LUM-1', 'sup-a', 999.0),

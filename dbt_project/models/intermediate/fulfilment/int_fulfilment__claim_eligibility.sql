@@ -24,7 +24,15 @@ fulfillment_lines as (
 
 refunds as (
 
-    select * from {{ ref('int_refunds__costed') }}
+    select * from {{ ref('int_leaks__event_sources') }}
+    where event_type = 'refund'
+
+),
+
+causes as (
+
+    select * from {{ ref('stg_sheets__refund_causes') }}
+    where cause != 'unknown'
 
 ),
 
@@ -40,20 +48,33 @@ claims as (
 
 ),
 
+-- refunds tagged damaged_in_transit: the note token, else the order tag when the order has one refund (the
+-- leak event's tokens); not the Re:amaze tag nor an inferred cause (sandbox/world/fulfilment.md)
+damaged_refunds as (
+
+    select refunds.source_id as refund_id
+
+    from refunds
+    left join causes as note_causes
+        on refunds.note_cause = note_causes.cause
+    left join causes as tag_causes
+        on refunds.tag_cause = tag_causes.cause
+    where coalesce(note_causes.cause, tag_causes.cause) = 'damaged_in_transit'
+
+),
+
 damaged_tracking_numbers as (
 
     select distinct fulfillments.tracking_number
 
-    from refunds
+    from damaged_refunds
     inner join refund_lines
-        on refunds.refund_id = refund_lines.refund_id
+        on damaged_refunds.refund_id = refund_lines.refund_id
     inner join fulfillment_lines
         on refund_lines.order_line_id = fulfillment_lines.order_line_id
     inner join fulfillments
         on fulfillment_lines.fulfillment_id = fulfillments.fulfillment_id
-    where
-        refunds.cause = 'damaged_in_transit'
-        and fulfillments.created_at <= {{ as_of_ts() }}
+    where fulfillments.created_at <= {{ as_of_ts() }}
 
 ),
 

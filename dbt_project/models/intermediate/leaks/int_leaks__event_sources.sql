@@ -99,7 +99,7 @@ trackings as (
 
 ),
 
--- refunds ------------------------------------------------------------------------------------------------------
+-- events localised: each at its store's local date -----------------------------------------------------------
 
 refunds_per_order as (
 
@@ -136,126 +136,6 @@ refunds_localised as (
 
 ),
 
-refund_cash as (
-
-    select
-        refunds_localised.refund_id,
-        sum(transactions.amount) as cash_refunded_local,
-        sum({{ to_cents('transactions.amount * fx.rate_to_reporting') }}) as cash_refunded
-
-    from refunds_localised
-    inner join transactions
-        on refunds_localised.refund_id = transactions.refund_id
-    left join fx
-        on
-            transactions.currency = fx.currency
-            and refunds_localised.local_date = fx.rate_date
-    where
-        transactions.kind = 'REFUND'
-        and transactions.status = 'SUCCESS'
-    group by refunds_localised.refund_id
-
-),
-
--- the refunded lines' net value (original currency): a refund paying back < 90 % of it is a partial refund
-refund_line_value as (
-
-    select
-        refund_lines.refund_id,
-        sum(
-            (order_lines.unit_price * order_lines.quantity - order_lines.discount_amount)
-            * refund_lines.quantity / nullif(order_lines.quantity, 0)
-        ) as refunded_line_value
-
-    from refund_lines
-    inner join order_lines
-        on refund_lines.order_line_id = order_lines.order_line_id
-    group by refund_lines.refund_id
-
-),
-
--- COGS of refund lines restocked (RETURN) whose return, closed by this refund, was received by the clock
-refund_restocked as (
-
-    select
-        refunds_localised.refund_id,
-        sum({{ to_cents('catalog.unit_cogs * refund_lines.quantity * fx.rate_to_reporting') }}) as restocked_cogs
-
-    from refunds_localised
-    inner join returns
-        on
-            refunds_localised.refund_id = returns.refund_id
-            and returns.received_at is not null
-    inner join refund_lines
-        on refunds_localised.refund_id = refund_lines.refund_id
-    inner join order_lines
-        on refund_lines.order_line_id = order_lines.order_line_id
-    inner join catalog
-        on order_lines.sku = catalog.sku
-    left join fx
-        on
-            catalog.cogs_currency = fx.currency
-            and refunds_localised.local_date = fx.rate_date
-    where refund_lines.restock_type = 'RETURN'
-    group by refunds_localised.refund_id
-
-),
-
-refund_events as (
-
-    select
-        'refund:' || {{ regex_group('refunds_localised.refund_id', '([0-9]+)$') }} as leak_event_id,
-        'refund' as event_type,
-        refunds_localised.refund_id as source_id,
-        refunds_localised.order_id,
-        refunds_localised.store_id,
-        refunds_localised.created_at as occurred_at,
-        refunds_localised.local_date,
-        case
-            when
-                cast(coalesce(refund_cash.cash_refunded_local, 0) as double)
-                < 0.9 * cast(coalesce(refund_line_value.refunded_line_value, 0) as double)
-                then 'partial_refund'
-            else 'cash_refund'
-        end as resolution,
-        refunds_localised.note,
-        {{ regex_group('refunds_localised.note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
-        case
-            when refunds_localised.order_refund_count = 1
-                then {{ regex_group('refunds_localised.order_tags', '(^|,\\s*)refund-cause:([a-z0-9_]+)', 2) }}
-        end as tag_cause,
-        coalesce(
-            {{ regex_group('lower(refunds_localised.note)', '(^|\\s)preventable:(yes|no)', 2) }},
-            {{ regex_group('lower(refunds_localised.order_tags)', '(^|,\\s*)preventable:(yes|no)', 2) }}
-        ) as preventable_token,
-        refunds_localised.staff_member as staff,
-        refunds_localised.currency as original_currency,
-        cast(coalesce(refund_cash.cash_refunded_local, 0) as decimal(18, 2)) as original_amount,
-        cast(coalesce(refund_cash.cash_refunded, 0) as decimal(18, 2)) as cash_refunded,
-        cast(0 as decimal(18, 2)) as store_credit_issued,
-        cast(0 as decimal(18, 2)) as store_credit_cost,
-        cast(0 as decimal(18, 2)) as replacement_cost,
-        cast(coalesce(refund_restocked.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
-        cast(0 as decimal(18, 2)) as chargeback_cost,
-        returns.return_id,
-        returns.return_reason,
-        cast(null as varchar) as fixed_cause,
-        cast(null as boolean) as fixed_preventable
-
-    from refunds_localised
-    left join refund_cash
-        on refunds_localised.refund_id = refund_cash.refund_id
-    left join refund_line_value
-        on refunds_localised.refund_id = refund_line_value.refund_id
-    left join refund_restocked
-        on refunds_localised.refund_id = refund_restocked.refund_id
-    left join returns
-        on refunds_localised.refund_id = returns.refund_id
-
-),
-
--- replacement orders ----------------------------------------------------------------------------------------------
-
 replacements_localised as (
 
     select
@@ -278,50 +158,125 @@ replacements_localised as (
 
 ),
 
-replacement_cogs as (
+credits_localised as (
 
     select
-        replacements_localised.replacement_order_id,
-        sum({{ to_cents('catalog.unit_cogs * order_lines.quantity * fx.rate_to_reporting') }}) as cogs
+        store_credits.*,
+        cast({{ to_local('store_credits.created_at', 'stores.timezone') }} as date) as local_date
+
+    from store_credits
+    inner join orders
+        on store_credits.order_id = orders.order_id
+    inner join stores
+        on store_credits.store_id = stores.store_id
+
+),
+
+-- a lost dispute is dated (and converted) at the local date Stripe debited the disputed amount: when the dispute
+-- opened (its withdrawal balance transaction), as its §6 chargeback_cost. A dispute object has no close time and
+-- the charge.dispute.closed events expire after 30 days, so the close date is unknown for older disputes.
+chargebacks_localised as (
+
+    select
+        disputes.*,
+        disputes.created_at as lost_at,
+        cast({{ to_local('disputes.created_at', 'stores.timezone') }} as date) as lost_date
+
+    from disputes
+    inner join stores
+        on disputes.store_id = stores.store_id
+
+),
+
+-- every cost amount of an event in its own currency, dated at the event's local date ---------------------------
+
+-- successful REFUND transactions to the original payment method
+refund_cash_amounts as (
+
+    select
+        refunds_localised.refund_id as source_id,
+        'cash_refunded' as component,
+        cast(transactions.amount as decimal(38, 4)) as amount,
+        transactions.currency,
+        refunds_localised.local_date as rate_date
+
+    from refunds_localised
+    inner join transactions
+        on refunds_localised.refund_id = transactions.refund_id
+    where
+        transactions.kind = 'REFUND'
+        and transactions.status = 'SUCCESS'
+
+),
+
+-- COGS of refund lines restocked (RETURN) whose return, closed by this refund, was received by the clock
+refund_restocked_amounts as (
+
+    select
+        refunds_localised.refund_id as source_id,
+        'restocked_cogs' as component,
+        cast(catalog.unit_cogs * refund_lines.quantity as decimal(38, 4)) as amount,
+        catalog.cogs_currency as currency,
+        refunds_localised.local_date as rate_date
+
+    from refunds_localised
+    inner join returns
+        on
+            refunds_localised.refund_id = returns.refund_id
+            and returns.received_at is not null
+    inner join refund_lines
+        on refunds_localised.refund_id = refund_lines.refund_id
+    inner join order_lines
+        on refund_lines.order_line_id = order_lines.order_line_id
+    inner join catalog
+        on order_lines.sku = catalog.sku
+    where refund_lines.restock_type = 'RETURN'
+
+),
+
+replacement_cogs_amounts as (
+
+    select
+        replacements_localised.replacement_order_id as source_id,
+        'replacement_cost' as component,
+        cast(catalog.unit_cogs * order_lines.quantity as decimal(38, 4)) as amount,
+        catalog.cogs_currency as currency,
+        replacements_localised.local_date as rate_date
 
     from replacements_localised
     inner join order_lines
         on replacements_localised.replacement_order_id = order_lines.order_id
     inner join catalog
         on order_lines.sku = catalog.sku
-    left join fx
-        on
-            catalog.cogs_currency = fx.currency
-            and replacements_localised.local_date = fx.rate_date
-    group by replacements_localised.replacement_order_id
 
 ),
 
-replacement_labels as (
+replacement_label_amounts as (
 
     select
-        replacements_localised.replacement_order_id,
-        sum({{ to_cents('labels.label_cost_amount * fx.rate_to_reporting') }}) as label_cost
+        replacements_localised.replacement_order_id as source_id,
+        'replacement_cost' as component,
+        cast(labels.label_cost_amount as decimal(38, 4)) as amount,
+        labels.currency,
+        replacements_localised.local_date as rate_date
 
     from replacements_localised
     inner join labels
         on
             replacements_localised.replacement_order_id = labels.order_id
             and labels.direction = 'outbound'
-    left join fx
-        on
-            labels.currency = fx.currency
-            and replacements_localised.local_date = fx.rate_date
-    group by replacements_localised.replacement_order_id
 
 ),
 
 -- an exchange's returned item, once received, goes back to stock
-exchange_restocked as (
+exchange_restocked_amounts as (
 
     select
-        replacements_localised.replacement_order_id,
-        sum({{ to_cents('catalog.unit_cogs * returns.quantity * fx.rate_to_reporting') }}) as restocked_cogs
+        replacements_localised.replacement_order_id as source_id,
+        'restocked_cogs' as component,
+        cast(catalog.unit_cogs * returns.quantity as decimal(38, 4)) as amount,
+        catalog.cogs_currency as currency,
+        replacements_localised.local_date as rate_date
 
     from replacements_localised
     inner join returns
@@ -330,13 +285,147 @@ exchange_restocked as (
             and returns.received_at is not null
     inner join catalog
         on returns.sku = catalog.sku
-    left join fx
-        on
-            catalog.cogs_currency = fx.currency
-            and replacements_localised.local_date = fx.rate_date
-    group by replacements_localised.replacement_order_id
 
 ),
+
+store_credit_amounts as (
+
+    select
+        store_credit_transaction_id as source_id,
+        'store_credit_issued' as component,
+        cast(credit_amount as decimal(38, 4)) as amount,
+        currency,
+        local_date as rate_date
+
+    from credits_localised
+
+),
+
+chargeback_amounts as (
+
+    select
+        dispute_id as source_id,
+        'chargeback_cost' as component,
+        cast(cost_local as decimal(38, 4)) as amount,
+        currency,
+        lost_date as rate_date
+
+    from chargebacks_localised
+
+),
+
+cost_amounts as (
+
+    select * from refund_cash_amounts
+    union all
+    select * from refund_restocked_amounts
+    union all
+    select * from replacement_cogs_amounts
+    union all
+    select * from replacement_label_amounts
+    union all
+    select * from exchange_restocked_amounts
+    union all
+    select * from store_credit_amounts
+    union all
+    select * from chargeback_amounts
+
+),
+
+-- ... converted once: one row per event source × cost component
+costs_converted as (
+
+    {{ sum_in_reporting_currency('cost_amounts', key='source_id') }}
+
+),
+
+costs as (
+
+    select
+        source_id,
+        sum(case when component = 'cash_refunded' then amount_local end) as cash_refunded_local,
+        sum(case when component = 'cash_refunded' then amount_reporting end) as cash_refunded,
+        sum(case when component = 'store_credit_issued' then amount_reporting end) as store_credit_issued,
+        sum(case when component = 'replacement_cost' then amount_reporting end) as replacement_cost,
+        sum(case when component = 'restocked_cogs' then amount_reporting end) as restocked_cogs,
+        sum(case when component = 'chargeback_cost' then amount_reporting end) as chargeback_cost
+
+    from costs_converted
+    group by source_id
+
+),
+
+-- refunds ------------------------------------------------------------------------------------------------------
+
+-- the refunded lines' net value (original currency): a refund paying back < 90 % of it is a partial refund
+refund_line_value as (
+
+    select
+        refund_lines.refund_id,
+        sum(
+            (order_lines.unit_price * order_lines.quantity - order_lines.discount_amount)
+            * refund_lines.quantity / nullif(order_lines.quantity, 0)
+        ) as refunded_line_value
+
+    from refund_lines
+    inner join order_lines
+        on refund_lines.order_line_id = order_lines.order_line_id
+    group by refund_lines.refund_id
+
+),
+
+refund_events as (
+
+    select
+        'refund:' || {{ regex_group('refunds_localised.refund_id', '([0-9]+)$') }} as leak_event_id,
+        'refund' as event_type,
+        refunds_localised.refund_id as source_id,
+        refunds_localised.order_id,
+        refunds_localised.store_id,
+        refunds_localised.created_at as occurred_at,
+        refunds_localised.local_date,
+        case
+            when
+                cast(coalesce(costs.cash_refunded_local, 0) as double)
+                < 0.9 * cast(coalesce(refund_line_value.refunded_line_value, 0) as double)
+                then 'partial_refund'
+            else 'cash_refund'
+        end as resolution,
+        refunds_localised.note,
+        {{ regex_group('refunds_localised.note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
+        case
+            when refunds_localised.order_refund_count = 1
+                then {{ regex_group('refunds_localised.order_tags', '(^|,\\s*)refund-cause:([a-z0-9_]+)', 2) }}
+        end as tag_cause,
+        coalesce(
+            {{ regex_group('lower(refunds_localised.note)', '(^|\\s)preventable:(yes|no)', 2) }},
+            {{ regex_group('lower(refunds_localised.order_tags)', '(^|,\\s*)preventable:(yes|no)', 2) }}
+        ) as preventable_token,
+        refunds_localised.staff_member as staff,
+        refunds_localised.currency as original_currency,
+        cast(coalesce(costs.cash_refunded_local, 0) as decimal(18, 2)) as original_amount,
+        cast(coalesce(costs.cash_refunded, 0) as decimal(18, 2)) as cash_refunded,
+        cast(0 as decimal(18, 2)) as store_credit_issued,
+        cast(0 as decimal(18, 2)) as store_credit_cost,
+        cast(0 as decimal(18, 2)) as replacement_cost,
+        cast(coalesce(costs.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
+        cast(0 as decimal(18, 2)) as chargeback_cost,
+        returns.return_id,
+        returns.return_reason,
+        cast(null as varchar) as fixed_cause,
+        cast(null as boolean) as fixed_preventable
+
+    from refunds_localised
+    left join costs
+        on refunds_localised.refund_id = costs.source_id
+    left join refund_line_value
+        on refunds_localised.refund_id = refund_line_value.refund_id
+    left join returns
+        on refunds_localised.refund_id = returns.refund_id
+
+),
+
+-- replacement orders ----------------------------------------------------------------------------------------------
 
 replacement_events as (
 
@@ -360,10 +449,8 @@ replacement_events as (
         cast(0 as decimal(18, 2)) as cash_refunded,
         cast(0 as decimal(18, 2)) as store_credit_issued,
         cast(0 as decimal(18, 2)) as store_credit_cost,
-        cast(
-            coalesce(replacement_cogs.cogs, 0) + coalesce(replacement_labels.label_cost, 0) as decimal(18, 2)
-        ) as replacement_cost,
-        cast(coalesce(exchange_restocked.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
+        cast(coalesce(costs.replacement_cost, 0) as decimal(18, 2)) as replacement_cost,
+        cast(coalesce(costs.restocked_cogs, 0) as decimal(18, 2)) as restocked_cogs,
         cast(0 as decimal(18, 2)) as chargeback_cost,
         returns.return_id,
         returns.return_reason,
@@ -371,12 +458,8 @@ replacement_events as (
         cast(null as boolean) as fixed_preventable
 
     from replacements_localised
-    left join replacement_cogs
-        on replacements_localised.replacement_order_id = replacement_cogs.replacement_order_id
-    left join replacement_labels
-        on replacements_localised.replacement_order_id = replacement_labels.replacement_order_id
-    left join exchange_restocked
-        on replacements_localised.replacement_order_id = exchange_restocked.replacement_order_id
+    left join costs
+        on replacements_localised.replacement_order_id = costs.source_id
     left join returns
         on replacements_localised.replacement_order_id = returns.exchange_order_id
 
@@ -384,55 +467,28 @@ replacement_events as (
 
 -- store credit ---------------------------------------------------------------------------------------------------
 
-credits_localised as (
-
-    select
-        store_credits.*,
-        cast({{ to_local('store_credits.created_at', 'stores.timezone') }} as date) as local_date
-
-    from store_credits
-    inner join orders
-        on store_credits.order_id = orders.order_id
-    inner join stores
-        on store_credits.store_id = stores.store_id
-
-),
-
-credits_converted as (
-
-    select
-        credits_localised.*,
-        {{ to_cents('credits_localised.credit_amount * fx.rate_to_reporting') }} as store_credit_issued
-
-    from credits_localised
-    left join fx
-        on
-            credits_localised.currency = fx.currency
-            and credits_localised.local_date = fx.rate_date
-
-),
-
 store_credit_events as (
 
     select
-        'store_credit:' || {{ regex_group('store_credit_transaction_id', '([0-9]+)$') }} as leak_event_id,
+        'store_credit:' || {{ regex_group('credits_localised.store_credit_transaction_id', '([0-9]+)$') }}
+            as leak_event_id,
         'store_credit' as event_type,
-        store_credit_transaction_id as source_id,
-        order_id,
-        store_id,
-        created_at as occurred_at,
-        local_date,
+        credits_localised.store_credit_transaction_id as source_id,
+        credits_localised.order_id,
+        credits_localised.store_id,
+        credits_localised.created_at as occurred_at,
+        credits_localised.local_date,
         'store_credit' as resolution,
-        note,
-        {{ regex_group('note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
+        credits_localised.note,
+        {{ regex_group('credits_localised.note', '(^|\\s)cause:([a-z0-9_]+)', 2) }} as note_cause,
         cast(null as varchar) as tag_cause,
         cast(null as varchar) as preventable_token,
-        issued_by as staff,
-        currency as original_currency,
-        cast(credit_amount as decimal(18, 2)) as original_amount,
+        credits_localised.issued_by as staff,
+        credits_localised.currency as original_currency,
+        cast(credits_localised.credit_amount as decimal(18, 2)) as original_amount,
         cast(0 as decimal(18, 2)) as cash_refunded,
-        cast(store_credit_issued as decimal(18, 2)) as store_credit_issued,
-        {{ to_cents('store_credit_issued * ' ~ var('store_credit_cost_ratio')) }} as store_credit_cost,
+        cast(costs.store_credit_issued as decimal(18, 2)) as store_credit_issued,
+        {{ to_cents('costs.store_credit_issued * ' ~ var('store_credit_cost_ratio')) }} as store_credit_cost,
         cast(0 as decimal(18, 2)) as replacement_cost,
         cast(0 as decimal(18, 2)) as restocked_cogs,
         cast(0 as decimal(18, 2)) as chargeback_cost,
@@ -441,27 +497,13 @@ store_credit_events as (
         cast(null as varchar) as fixed_cause,
         cast(null as boolean) as fixed_preventable
 
-    from credits_converted
+    from credits_localised
+    left join costs
+        on credits_localised.store_credit_transaction_id = costs.source_id
 
 ),
 
 -- lost chargebacks ----------------------------------------------------------------------------------------------
-
--- a lost dispute is dated (and converted) at the local date Stripe debited the disputed amount: when the dispute
--- opened (its withdrawal balance transaction), as its §6 chargeback_cost. A dispute object has no close time and
--- the charge.dispute.closed events expire after 30 days, so the close date is unknown for older disputes.
-chargebacks_localised as (
-
-    select
-        disputes.*,
-        disputes.created_at as lost_at,
-        cast({{ to_local('disputes.created_at', 'stores.timezone') }} as date) as lost_date
-
-    from disputes
-    inner join stores
-        on disputes.store_id = stores.store_id
-
-),
 
 delivered_orders as (
 
@@ -496,7 +538,7 @@ chargeback_events as (
         cast(0 as decimal(18, 2)) as store_credit_cost,
         cast(0 as decimal(18, 2)) as replacement_cost,
         cast(0 as decimal(18, 2)) as restocked_cogs,
-        {{ to_cents('disputes.cost_local * fx.rate_to_reporting') }} as chargeback_cost,
+        cast(costs.chargeback_cost as decimal(18, 2)) as chargeback_cost,
         cast(null as varchar) as return_id,
         cast(null as varchar) as return_reason,
         case disputes.reason
@@ -511,10 +553,8 @@ chargeback_events as (
         cast(null as boolean) as fixed_preventable
 
     from chargebacks_localised as disputes
-    left join fx
-        on
-            disputes.currency = fx.currency
-            and disputes.lost_date = fx.rate_date
+    left join costs
+        on disputes.dispute_id = costs.source_id
     left join delivered_orders
         on disputes.order_id = delivered_orders.order_id
     where

@@ -34,7 +34,7 @@ stripped as (
         messages.conversation_slug,
         messages.created_at,
         staff.staff_id,
-        regexp_replace(coalesce(messages.body, ''), '^\s+|\s+$', '', 'g') as reply_body
+        {{ strip_space("coalesce(messages.body, '')") }} as reply_body
 
     from messages
     left join staff

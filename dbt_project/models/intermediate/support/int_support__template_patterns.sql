@@ -15,10 +15,7 @@ placeholders_marked as (
         template_id,
         brand,
         -- strip surrounding whitespace, then mark each placeholder with a control character
-        regexp_replace(
-            regexp_replace(template_body, '^\s+|\s+$', '', 'g'),
-            '\{\{[^{}]*\}\}', chr(1), 'g'
-        ) as marked_body
+        {{ regex_replace_all(strip_space('template_body'), '\\{\\{[^{}]*\\}\\}', 'chr(1)') }} as marked_body
 
     from templates
 
@@ -29,10 +26,7 @@ patterns as (
     select
         template_id,
         brand,
-        replace(
-            regexp_replace(marked_body, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g'),
-            chr(1), '[^\n]+'
-        ) as body_pattern
+        replace({{ regex_escape('marked_body') }}, chr(1), '[^\n]+') as body_pattern
 
     from placeholders_marked
 

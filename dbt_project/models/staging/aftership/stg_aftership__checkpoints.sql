@@ -1,4 +1,12 @@
--- One row per checkpoint (carrier scan) of an AfterShip tracking.
+-- One row per checkpoint (carrier scan) of an AfterShip tracking. Incremental per tracking: the checkpoints of
+-- every tracking loaded again replace the ones held (dlt replaces a merged tracking's checkpoints the same way).
+{{
+    config(
+        materialized='incremental',
+        unique_key='tracking_id',
+    )
+}}
+
 with
 
 checkpoints as (
@@ -11,8 +19,10 @@ trackings as (
 
     select
         _dlt_id,
+        _dlt_load_id,
         id
     from {{ source('raw_aftership', 'trackings') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -25,7 +35,8 @@ renamed as (
         checkpoints.tag,
         checkpoints.subtag,
         checkpoints.message,
-        checkpoints.location
+        checkpoints.location,
+        trackings._dlt_load_id as loaded_by
 
     from checkpoints
     inner join trackings

@@ -1,9 +1,17 @@
 -- One row per AfterShip tracking (a parcel). The Shopify order id is turned into its GID to join Shopify.
+{{
+    config(
+        materialized='incremental',
+        unique_key='tracking_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_aftership', 'trackings') }}
+    {{ loaded_since_last_build() }}
 
 ),
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='message_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_reamaze', 'messages') }}
+    {{ loaded_since_last_build() }}
 
 ),
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='fulfillment_line_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'fulfillment_line_items') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -14,7 +22,8 @@ renamed as (
         order_id,
         store_id,
         line_item_id as order_line_id,
-        cast(quantity as integer) as quantity
+        cast(quantity as integer) as quantity,
+        _dlt_load_id as loaded_by
 
     from source
 

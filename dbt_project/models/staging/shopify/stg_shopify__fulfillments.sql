@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='fulfillment_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'fulfillments') }}
+    {{ loaded_since_last_build() }}
 
 ),
 

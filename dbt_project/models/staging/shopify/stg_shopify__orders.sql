@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'orders') }}
+    {{ loaded_since_last_build() }}
 
 ),
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='refund_line_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'refund_line_items') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -17,7 +25,8 @@ renamed as (
         cast(quantity as integer) as quantity,
         restock_type,
         cast(subtotal_amount as decimal(18, 2)) as subtotal_amount,
-        currency
+        currency,
+        _dlt_load_id as loaded_by
 
     from source
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='refund_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'refunds') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -19,7 +27,8 @@ renamed as (
         currency,
         staff_member_id,
         -- the staff handle (`approved_by:` tokens, approval limits): the display name lower-cased, spaces to `-`
-        lower(replace(trim(staff_member_name), ' ', '-')) as staff_member
+        lower(replace(trim(staff_member_name), ' ', '-')) as staff_member,
+        _dlt_load_id as loaded_by
 
     from source
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='transaction_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_shopify', 'order_transactions') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -22,7 +30,8 @@ renamed as (
         error_code,
         parent_transaction_id,
         cast(amount as decimal(18, 2)) as amount,
-        currency
+        currency,
+        _dlt_load_id as loaded_by
 
     from source
 

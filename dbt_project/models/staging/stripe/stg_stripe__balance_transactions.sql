@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='balance_transaction_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_stripe', 'balance_transactions') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -27,7 +35,8 @@ renamed as (
         case when source like 'ch\_%' escape '\' then source end as charge_id,
         case when source like 're\_%' escape '\' then source end as refund_id,
         case when source like 'du\_%' escape '\' then source end as dispute_id,
-        description
+        description,
+        _dlt_load_id as loaded_by
 
     from source
 

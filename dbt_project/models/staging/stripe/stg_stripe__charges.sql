@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='charge_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_stripe', 'charges') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -36,7 +44,8 @@ renamed as (
         payment_method as payment_method_id,
         balance_transaction as balance_transaction_id,
         metadata_shopify_order as shopify_order_name,
-        metadata_shopify_shop as shopify_shop_domain
+        metadata_shopify_shop as shopify_shop_domain,
+        _dlt_load_id as loaded_by
 
     from source
 

@@ -1,8 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='payment_intent_id',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw_stripe', 'payment_intents') }}
+    {{ loaded_since_last_build() }}
 
 ),
 
@@ -21,7 +29,8 @@ renamed as (
         latest_charge as latest_charge_id,
         payment_method as payment_method_id,
         last_payment_error_code,
-        metadata_shopify_order as shopify_order_name
+        metadata_shopify_order as shopify_order_name,
+        _dlt_load_id as loaded_by
 
     from source
 
