@@ -117,6 +117,9 @@ def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None
         cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "serve", "--host", host, "--shopify-port", str(port)]
         with logfile.open("ab") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=fh, start_new_session=True)
+        problem = _wait_until_serving(proc, world, host, ports, logfile)
+        if problem:
+            _fail(problem)
         pidfile.write_text(f"{proc.pid}\n")
         click.echo(f"emulators started (pid {proc.pid}); Shopify on http://{host}:{port}; ports and log in {logfile}")
         return
@@ -125,6 +128,30 @@ def sandbox_serve(host: str, shopify_port: int | None, background: bool) -> None
     click.echo(f"serving {world} (Shopify: http://{host}:{port}/shops/<shop>/admin/api/2026-07/graphql.json)")
     serve(world, host=host, **{f"{name}_port": p for name, p in ports.items()})
 
+
+
+def _wait_until_serving(proc: subprocess.Popen, world: Path, host: str, ports: dict[str, int], logfile: Path,
+                        timeout: float = 120.0) -> str | None:
+    """Wait until the detached emulators answer on every port with this world; the reason when they do not (the
+    child died, e.g. a port was taken, or another world answers there)."""
+    from pipelines.sandbox_runtime import served_world
+
+    expected, deadline = str(world.resolve()), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = logfile.read_text(errors="replace").strip().splitlines()[-1:] if logfile.exists() else []
+            return (f"the emulators exited with code {proc.returncode} before serving: {' '.join(tail)} "
+                    f"(log: {logfile}); a port of {ports} may be held by another process")
+        served = {name: served_world(host, port, timeout=1.0) for name, port in ports.items()}
+        if all(w == expected for w in served.values()):
+            return None
+        foreign = {name: w for name, w in served.items() if w is not None and w != expected}
+        if foreign:
+            proc.kill()
+            return f"another sandbox is served on these ports: {foreign}; stop it or generate with --free-ports"
+        time.sleep(0.3)
+    proc.kill()
+    return f"the emulators did not answer on {ports} within {timeout:.0f} s (log: {logfile})"
 
 
 def _free_port() -> int:

@@ -85,6 +85,11 @@ def run_nightly(log_level: str = "INFO") -> RunOutcome:
     from pipelines import settings
 
     settings.activate_config()
+    config = settings.run_config()
+    if config.is_sandbox and config.sandbox_world is not None:
+        from pipelines.sandbox_runtime import check_served_world
+
+        check_served_world(config.sandbox_world)  # emulators of another checkout on our ports: fail, don't mix
     settings.install_dagster_home()
     ensure_dbt_manifest()
     from pipelines.definitions import defs

@@ -59,9 +59,41 @@ def ensure_emulators() -> None:
         return
     host, port = address
     if _listening(host, port):
+        check_served_world(config.sandbox_world)
         return
     from sandbox.emulators.server import start_background_thread
 
     ports = {f"{name}_port": address[1] for name, address in configured_addresses().items()}
     log.info("starting sandbox emulators on %s (%s) for %s", host, ports, config.sandbox_world)
     _started.append(start_background_thread(config.sandbox_world, host=host, **ports))
+
+
+class ForeignEmulatorError(RuntimeError):
+    """An emulator on a configured port serves another sandbox world than this one."""
+
+
+def served_world(host: str, port: int, timeout: float = 5.0) -> str | None:
+    """The world directory the emulator on (host, port) serves, from its `/__stats` (None when it does not say)."""
+    import httpx
+
+    try:
+        response = httpx.get(f"http://{host}:{port}/__stats", timeout=timeout)
+        return response.json().get("world") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def check_served_world(world_dir) -> None:  # noqa: ANN001 - str or Path
+    """Fail when an emulator already listening on a configured port serves another world (e.g. left running by
+    another checkout's `make demo`): the run would extract that world and verify against this one's truth."""
+    from pathlib import Path
+
+    expected = str(Path(world_dir).resolve())
+    for name, (host, port) in configured_addresses().items():
+        if not _listening(host, port):
+            continue
+        world = served_world(host, port)
+        if world is not None and world != expected:
+            raise ForeignEmulatorError(
+                f"the {name} emulator on {host}:{port} serves {world}, not this sandbox ({expected}): stop it "
+                f"(`make sandbox-stop` in that checkout) or generate this sandbox with --free-ports")

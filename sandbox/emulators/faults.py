@@ -628,6 +628,8 @@ class FaultMiddleware:
         elif path == "/__stats" and method == "GET":
             snapshot = self.stats.snapshot()
             snapshot["faults"] = dict(sorted(self.faults.injected.items()))
+            # which world this emulator serves: a run checks it before reading from an emulator it did not start
+            snapshot["world"] = None if self.faults.world_dir is None else str(self.faults.world_dir.resolve())
             await _send_all(send, *_json_response(200, snapshot))
         elif method == "POST":
             self.stats.reset()
