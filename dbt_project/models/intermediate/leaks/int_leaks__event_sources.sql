@@ -560,6 +560,8 @@ chargeback_events as (
     where
         disputes.order_id is not null
         and disputes.store_id is not null
+        -- a test order is no sale (§2), so its dispute is no leak either, as for its refunds
+        and disputes.order_id in (select orders.order_id from orders)
 
 ),
 
