@@ -546,12 +546,15 @@ def _local_dates(stamps: pd.Series, store_ids: pd.Series, stores: pd.DataFrame) 
     return out
 
 
-def labels_sheet(labels: pd.DataFrame) -> pd.DataFrame:
-    """`shipping_labels.csv`: the export ops download from the label provider."""
+def labels_sheet(labels: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+    """`shipping_labels.csv`: the export ops download from the label provider; a return label carries the Shopify
+    return it was bought for (the reference ops type when buying it), blank on outbound labels."""
+    return_names = labels["return_id"].map(returns.set_index("return_id")["name"])
     return pd.DataFrame({
         "label_id": labels["label_id"], "provider": labels["provider"], "store_id": labels["store_id"],
         "order_name": labels["order_name"], "shipment_date": labels["shipment_date"], "direction": labels["direction"],
         "carrier": labels["carrier"], "service": labels["service"], "tracking_number": labels["tracking_number"],
+        "return_name": return_names.to_numpy(),
         "cost": labels["cost_cents"].map(lambda c: f"{c // 100}.{c % 100:02d}"), "currency": labels["currency"],
     })
 
@@ -642,7 +645,7 @@ def simulate(seed: int, world: World) -> dict[str, pd.DataFrame]:
         "approvers": staff,
         "sheet:refund_decision_matrix": decision_matrix(),
         "sheet:approval_limits": approval_limits_sheet(staff, world.meta.get("reporting_currency", "USD")),
-        "sheet:shipping_labels": labels_sheet(labels),
+        "sheet:shipping_labels": labels_sheet(labels, returns),
         "sheet:supplier_credits": supplier_credits_sheet(supplier_credits),
     }
 
@@ -692,6 +695,6 @@ def at_clock(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, 
         "supplier_credits": sup.reset_index(drop=True),
         "internal_notes": notes[notes["created_at"] <= as_of].reset_index(drop=True),
     })
-    out["sheet:shipping_labels"] = labels_sheet(out["shipping_labels"])
+    out["sheet:shipping_labels"] = labels_sheet(out["shipping_labels"], tables["returns"])
     out["sheet:supplier_credits"] = supplier_credits_sheet(out["supplier_credits"])
     return out

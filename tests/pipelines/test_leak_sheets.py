@@ -14,10 +14,11 @@ MATRIX = ("cause,value_band,min_order_value,max_order_value,first_choice,allowed
           "supplier_defect,low,0.00,50.00,replacement,replacement;store_credit;cash_refund\n"
           "supplier_defect,high,200.00,,replacement,replacement;partial_refund;cash_refund\n")
 LIMITS = "staff,name,role,max_amount,currency\npriya-shah,Priya Shah,agent,250.00,USD\n"
-LABELS = ("label_id,provider,store_id,order_name,shipment_date,direction,carrier,service,tracking_number,cost,"
-          "currency\n"
-          "42000000000,ShipStation,lumen-au,#1001,2026-08-19,outbound,auspost,Parcel Post,33QJ0001,10.95,AUD\n"
-          "42000000011,ShipStation,lumen-au,#1011,2026-08-21,return,auspost,Parcel Post,SS42000000011,10.95,AUD\n")
+LABELS = ("label_id,provider,store_id,order_name,shipment_date,direction,carrier,service,tracking_number,"
+          "return_name,cost,currency\n"
+          "42000000000,ShipStation,lumen-au,#1001,2026-08-19,outbound,auspost,Parcel Post,33QJ0001,,10.95,AUD\n"
+          "42000000011,ShipStation,lumen-au,#1011,2026-08-21,return,auspost,Parcel Post,SS42000000011,#1011-R1,"
+          "10.95,AUD\n")
 CREDITS = ("credit_id,supplier_id,store_id,order_name,sku,issued_date,amount,currency\n"
            "SC-000001,sup-shenzhen-optics,lumen-au,#1001,LUM-0002,2026-09-07,433.34,CNY\n")
 
@@ -35,6 +36,7 @@ def test_good_leak_sheets_are_typed(tmp_path: Path) -> None:
     assert str(limits[0]["max_amount"]) == "250.00" and limits[0]["currency"] == "USD"
     labels = read_sheet(write(tmp_path, "shipping_labels", LABELS), SHEETS["shipping_labels"])
     assert labels[0]["label_id"] == 42000000000 and labels[1]["shipment_date"].isoformat() == "2026-08-21"
+    assert labels[0]["return_name"] is None and labels[1]["return_name"] == "#1011-R1"
     credits = read_sheet(write(tmp_path, "supplier_credits", CREDITS), SHEETS["supplier_credits"])
     assert str(credits[0]["amount"]) == "433.34" and credits[0]["currency"] == "CNY"
 
@@ -46,7 +48,7 @@ def test_good_leak_sheets_are_typed(tmp_path: Path) -> None:
          "cause,value_band", "duplicate key"),
         ("approval_limits", LIMITS + "tom-becker,Tom Becker,agent,,USD\n", 3, "max_amount", "empty value"),
         ("shipping_labels", LABELS + "4200000001x,ShipStation,lumen-au,#1002,2026-08-19,outbound,auspost,"
-                                     "Parcel Post,33QJ0002,10.95,AUD\n", 4, "label_id", "bad value '4200000001x'"),
+                                     "Parcel Post,33QJ0002,,10.95,AUD\n", 4, "label_id", "bad value '4200000001x'"),
         ("supplier_credits", CREDITS + "SC-000002,sup-a,lumen-au,#1002,LUM-0001,2026-09-31,1.00,CNY\n", 3,
          "issued_date", "bad value '2026-09-31'"),
     ],

@@ -74,6 +74,10 @@ def test_world_has_returns_replacements_credit_labels_and_recoveries(tiny: Path)
     labels = pd.read_csv(tiny / "sheets" / "shipping_labels.csv")
     assert set(labels["direction"]) == {"outbound", "return"}
     assert (world.areas["fulfilment"]["fulfillments"]["tracking_number"].isin(labels["tracking_number"])).all()
+    returned = labels[labels["direction"] == "return"]  # a return label names its return; an outbound one none
+    assert labels.loc[labels["direction"] == "outbound", "return_name"].isna().all()
+    assert all(name.startswith(f"{order}-R") for name, order in zip(returned["return_name"], returned["order_name"]))
+    assert returned["return_name"].isin(leaks["returns"]["name"]).all()
     credits = pd.read_csv(tiny / "sheets" / "supplier_credits.csv")
     assert len(credits) > 0 and credits["order_name"].isin(world.orders["name"]).all()
 

@@ -57,8 +57,8 @@ SHEETS: dict[str, SheetSpec] = {
                                   "currency": "currency"}, ("staff",)),
     "shipping_labels": SheetSpec(
         {"label_id": "int", "provider": "str", "store_id": "str", "order_name": "str", "shipment_date": "date",
-         "direction": "str", "carrier": "str", "service": "str", "tracking_number": "str", "cost": "decimal",
-         "currency": "currency"},
+         "direction": "str", "carrier": "str", "service": "str", "tracking_number": "str", "return_name": "str?",
+         "cost": "decimal", "currency": "currency"},
         ("label_id",),
     ),
     "supplier_credits": SheetSpec(

@@ -214,8 +214,9 @@ caused as (
 
 -- costs outside the event itself ----------------------------------------------------------------------------------
 
--- a return label belongs to the order's return approved last on or before its shipment date (the label
--- provider's export names the order, not the return; the label is bought when the return is approved); when an
+-- a return label belongs to the return it names; a label naming none (an export without the reference) belongs to
+-- the order's return approved last on or before its shipment date (the label is bought when the return is
+-- approved); when an
 -- order has several return labels on one day, the k-th latest of them (label id = purchase order) takes the k-th
 -- latest return approved on or before that day, so two returns approved the same day get one label each
 label_candidates as (
@@ -239,7 +240,10 @@ label_candidates as (
     inner join returns
         on
             labels.order_id = returns.order_id
-            and labels.shipment_date >= returns.approved_local_date
+            and (
+                labels.return_name = returns.return_name
+                or (labels.return_name is null and labels.shipment_date >= returns.approved_local_date)
+            )
     where labels.direction = 'return'
 
 ),

@@ -51,6 +51,7 @@ final as (
         labels.carrier,
         labels.service,
         labels.tracking_number,
+        labels.return_name,
         labels.label_cost_amount,
         labels.currency
 

@@ -18,6 +18,7 @@ renamed as (
         carrier,
         service,
         tracking_number,
+        nullif(return_name, '') as return_name,
         cast(cost as decimal(18, 2)) as label_cost_amount,
         currency
 
